@@ -1,0 +1,70 @@
+"Property tests of adapt_nb.bide that are too slow or too many for the notebook."
+import numpy as np, pytest
+from hypothesis import given, settings, strategies as st
+from adapt_nb.bide import (mine_closed_sequences, brute_force_closed, supporting_sequences, PatternOverflowError,
+                           _embedded)
+
+
+@st.composite
+def case(draw, max_tokens=6, max_seqs=8, max_seq_len=10):
+    A = draw(st.integers(1, max_tokens))
+    db = draw(st.lists(st.lists(st.integers(0, A - 1), min_size=1, max_size=max_seq_len), min_size=1, max_size=max_seqs))
+    ms = draw(st.integers(1, max(1, len(db) // 2))); mn = draw(st.integers(1, 3)); mx = draw(st.integers(mn, 7))
+    return db, ms, mn, mx
+
+
+@pytest.mark.parametrize("gap", [None, 0, 1, 2, 3])
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(c=case())
+def test_exact_against_brute_force(gap, c):
+    db, ms, mn, mx = c
+    got = mine_closed_sequences(db, ms, mn, mx, max_gap=gap, return_sids=True, progress=False)
+    assert {r.items: r.support for r in got} == brute_force_closed(db, ms, mn, mx, gap)
+    assert [(r.items, r.support) for r in got] == sorted(((r.items, r.support) for r in got), key=lambda t: (-t[1], t[0]))
+    for r in got:
+        assert r.sids.tolist() == [i for i, s in enumerate(db) if r.items in _embedded(tuple(s), gap)]
+
+
+@pytest.mark.parametrize("gap", [None, 1])
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(c=case(), frac=st.floats(0.05, 1.0))
+def test_topk_is_head_of_full(gap, c, frac):
+    db, ms, mn, mx = c
+    full = mine_closed_sequences(db, ms, mn, mx, max_gap=gap, progress=False)
+    k = max(1, int(frac * len(full)))
+    top = mine_closed_sequences(db, ms, mn, mx, max_gap=gap, max_patterns=k, on_overflow="topk", return_sids=True,
+                                progress=False)
+    assert [(r.items, r.support) for r in top] == [(r.items, r.support) for r in full[:k]]
+    for r in top: assert r.sids.tolist() == supporting_sequences(db, r.items, gap).tolist()
+    if len(full) > k:
+        with pytest.raises(PatternOverflowError, match="max_patterns"):
+            mine_closed_sequences(db, ms, mn, mx, max_gap=gap, max_patterns=k, progress=False)
+
+
+def test_overflow_fails_fast():
+    "Every non-empty proper subset of 22 tokens is closed (4M patterns): the guard stops after max_patterns."
+    base = list(range(22))
+    db = [base[:i] + base[i + 1:] for i in range(22)]
+    with pytest.raises(PatternOverflowError):
+        mine_closed_sequences(db, 1, 1, 22, max_patterns=10_000, progress=False)
+    top = mine_closed_sequences(db, 1, 1, 22, max_patterns=50, on_overflow="topk", progress=False)
+    assert [r.support for r in top] == [21] * 22 + [20] * 28
+    assert top[0].items == (0,) and top[22].items == (0, 1)
+
+
+def test_token_ids_any_int_type():
+    db = [np.array([10**12, 5, 10**12], np.int64), np.array([5, 10**12], np.uint64), [5, 10**12, 7]]
+    got = mine_closed_sequences(db, 2, 1, progress=False)
+    assert {r.items: r.support for r in got} == brute_force_closed([list(map(int, s)) for s in db], 2, 1)
+
+
+def test_prefixspan_superset_on_random_medium_dbs():
+    "prefixspan reports every closed pattern with the same support (it may add non-closed ones)."
+    from prefixspan import PrefixSpan
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        db = [rng.integers(0, 6, rng.integers(3, 15)).tolist() for _ in range(25)]
+        ps = PrefixSpan(db); ps.minlen, ps.maxlen = 2, 6
+        theirs = {tuple(p): s for s, p in ps.frequent(4, closed=True)}
+        ours = mine_closed_sequences(db, 4, 2, 6, progress=False)
+        assert all(theirs.get(r.items) == r.support for r in ours)
