@@ -99,6 +99,11 @@ def test_shipped_configs_are_valid():
     assert len(gpu['seeds']) >= 10 and len(gpu['datasets']) == 5 and len(gpu['models']) == 6
     assert {0.05, 0.1, 0.15, 0.2, 0.5, 1.0} <= set(gpu['budgets']['adapt'])
     assert len(grid_cells(gpu)) > len(grid_cells(cpu))
+    # the budget sweep shares the CPU grid's data and settings, so its 20% cell is the CPU grid's own cell
+    sweep = load_config(ROOT/'configs'/'cpu_budget.json')
+    assert sweep['results'] == cpu['results'] and sweep['datasets'] == cpu['datasets'] and sweep['run_kwargs'] == cpu['run_kwargs']
+    shared = {c['key'] for c in grid_cells({**sweep, 'budgets': [0.2]})}
+    assert shared <= {c['key'] for c in grid_cells(cpu)}
 
 
 # --- the results file round-trips any row exactly --------------------------------------------------------------------
