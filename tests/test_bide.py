@@ -14,7 +14,7 @@ def case(draw, max_tokens=6, max_seqs=8, max_seq_len=10):
 
 
 @pytest.mark.parametrize("gap", [None, 0, 1, 2, 3])
-@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
 @given(c=case())
 def test_exact_against_brute_force(gap, c):
     db, ms, mn, mx = c
@@ -26,7 +26,7 @@ def test_exact_against_brute_force(gap, c):
 
 
 @pytest.mark.parametrize("gap", [None, 1])
-@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
 @given(c=case(), frac=st.floats(0.05, 1.0))
 def test_topk_is_head_of_full(gap, c, frac):
     db, ms, mn, mx = c
@@ -68,3 +68,12 @@ def test_prefixspan_superset_on_random_medium_dbs():
         theirs = {tuple(p): s for s, p in ps.frequent(4, closed=True)}
         ours = mine_closed_sequences(db, 4, 2, 6, progress=False)
         assert all(theirs.get(r.items) == r.support for r in ours)
+
+
+@settings(max_examples=50, deadline=None, derandomize=True, database=None)
+@given(c=case())
+def test_gap_wider_than_sequences_is_bide(c):
+    "With max_gap at least the longest sequence, the gap-constrained definition is BIDE's."
+    db, ms, mn, mx = c
+    wide = mine_closed_sequences(db, ms, mn, mx, max_gap=max(map(len, db)), progress=False)
+    assert wide == mine_closed_sequences(db, ms, mn, mx, progress=False)
