@@ -7,7 +7,7 @@ __all__ = ['find_layer_stack', 'module_inventory', 'example_stat', 'index_of_dis
            'embedding_sq_grad_norms', 'generic_sq_grad_norms', 'module_sensitivity', 'grad_norms_loop',
            'sensitivity_batches', 'sensitivity_scores', 'ModuleSelection', 'select_modules', 'plot_sensitivity']
 
-# %% ../nbs/05_sensitivity.ipynb #c1031a23
+# %% ../nbs/05_sensitivity.ipynb #013a4d95
 import math, warnings
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd, torch
@@ -16,7 +16,7 @@ from torch import nn
 from torch.func import functional_call, vjp, vmap
 from tqdm.auto import tqdm
 
-# %% ../nbs/05_sensitivity.ipynb #cc16fda8
+# %% ../nbs/05_sensitivity.ipynb #23621256
 def find_layer_stack(model:nn.Module, # any torch model
                     )->tuple:         # (qualified name, the `nn.ModuleList`), or (None, None)
     "The repeated block stack: the longest `ModuleList` of >= 2 same-class blocks that hold parameters."
@@ -27,7 +27,7 @@ def find_layer_stack(model:nn.Module, # any torch model
         if best[1] is None or len(mod) > len(best[1]): best = (name, mod)
     return best
 
-# %% ../nbs/05_sensitivity.ipynb #bd4ec8a3
+# %% ../nbs/05_sensitivity.ipynb #7caf8569
 def _own_params(mod): return [p for p in mod.parameters(recurse=False)]
 
 def _kind(mod):
@@ -40,7 +40,7 @@ def _kind(mod):
 
 def _under(name, prefix): return prefix == '' or name == prefix or name.startswith(prefix + '.')
 
-# %% ../nbs/05_sensitivity.ipynb #815bc0b7
+# %% ../nbs/05_sensitivity.ipynb #71f10536
 def _auto_head(model, stack_name, leaves, order):
     "Head = parameterised modules outside `model.base_model`, plus Linear leaves of the base model after the stack (a pooler)."
     base = getattr(model, 'base_model', model)
@@ -52,7 +52,7 @@ def _auto_head(model, stack_name, leaves, order):
         head += after
     return head
 
-# %% ../nbs/05_sensitivity.ipynb #c3f5fa8c
+# %% ../nbs/05_sensitivity.ipynb #5cf93184
 def module_inventory(model:nn.Module,      # a HF (or any torch) classifier
                      granularity:str='leaf', # 'leaf': Linear/Norm/Embedding modules; 'block': children of each layer block
                      head:list=None,         # qualified names of the always-trainable head; `None`: found automatically
@@ -103,7 +103,7 @@ def module_inventory(model:nn.Module,      # a HF (or any torch) classifier
                     embedding_dim=getattr(emb, 'embedding_dim', None), vocab=getattr(emb, 'num_embeddings', None))
     return df
 
-# %% ../nbs/05_sensitivity.ipynb #8bb25f39
+# %% ../nbs/05_sensitivity.ipynb #d216d4cc
 def _first_tensor(out):
     if isinstance(out, torch.Tensor): return out
     if isinstance(out, dict): out = list(out.values())
@@ -128,7 +128,7 @@ def example_stat(y:torch.Tensor,    # (B, T, ...) or (B, ...) output of a module
     else: v = a.reshape(B, -1).mean(1)
     return v if stat == 'mean_abs' else v.sqrt()
 
-# %% ../nbs/05_sensitivity.ipynb #63c58d0b
+# %% ../nbs/05_sensitivity.ipynb #1af3ffc1
 def index_of_dispersion(x:np.ndarray, # (N, ...) per-example statistics
                        )->np.ndarray: # (...) population variance / mean over the N examples (eq. 3)
     "Eq. 3: sigma^2 / mu over the examples (population variance, ddof=0; the data set is the population)."
@@ -136,7 +136,7 @@ def index_of_dispersion(x:np.ndarray, # (N, ...) per-example statistics
     mu = x.mean(0)
     with np.errstate(divide='ignore', invalid='ignore'): return np.where(mu > 0, x.var(0) / mu, 0.0)
 
-# %% ../nbs/05_sensitivity.ipynb #6ddeb2dd
+# %% ../nbs/05_sensitivity.ipynb #1dbc7122
 def _wide(t): return t if t.dtype == torch.float64 else t.float()  # half/bf16/fp32 -> fp32; fp64 stays
 
 def linear_sq_grad_norms(x:torch.Tensor, # (B, ..., d_in) inputs of a Linear layer
@@ -152,7 +152,7 @@ def linear_sq_grad_norms(x:torch.Tensor, # (B, ..., d_in) inputs of a Linear lay
     else: w = torch.einsum('bto,bti->boi', g, x).pow(2).sum((1, 2))
     return w + g.sum(1).pow(2).sum(1) if bias else w
 
-# %% ../nbs/05_sensitivity.ipynb #fb29f44e
+# %% ../nbs/05_sensitivity.ipynb #736361f6
 def embedding_sq_grad_norms(ids:torch.Tensor, # (B, T) token ids looked up
                             g:torch.Tensor,   # (B, T, D) gradients w.r.t. the looked-up vectors
                             padding_idx:int=None, # rows that get no gradient (nn.Embedding.padding_idx)
@@ -166,7 +166,7 @@ def embedding_sq_grad_norms(ids:torch.Tensor, # (B, T) token ids looked up
         same = same & keep[:, :, None] & keep[:, None, :]
     return ((g @ g.transpose(1, 2)) * same).sum((1, 2))
 
-# %% ../nbs/05_sensitivity.ipynb #3b54f14f
+# %% ../nbs/05_sensitivity.ipynb #52eb0e46
 def generic_sq_grad_norms(mod:nn.Module,  # a module whose forward takes one tensor (e.g. a norm layer)
                           x:torch.Tensor, # (B, ...) its inputs
                           g:torch.Tensor, # (B, ...) gradients w.r.t. its outputs
@@ -179,7 +179,7 @@ def generic_sq_grad_norms(mod:nn.Module,  # a module whose forward takes one ten
     grads = vmap(one)(x.detach(), g)
     return sum(_wide(v).reshape(x.shape[0], -1).pow(2).sum(1) for v in grads.values())
 
-# %% ../nbs/05_sensitivity.ipynb #a1b57702
+# %% ../nbs/05_sensitivity.ipynb #15acbd61
 def _model_inputs(model, batch):
     "The batch without labels (and an all-ones attention mask if it has none)."
     if 'input_ids' not in batch: raise ValueError("batches: each batch needs 'input_ids' (and 'labels', 'attention_mask')")
@@ -191,7 +191,7 @@ def _model_inputs(model, batch):
 
 def _slice(batch, n): return {k: v[:n] for k, v in batch.items()}
 
-# %% ../nbs/05_sensitivity.ipynb #1c0514bd
+# %% ../nbs/05_sensitivity.ipynb #304eb80b
 class _Hooks:
     "Forward hooks for the output statistic of each unit, and output-gradient hooks for the per-example gradient norms."
     def __init__(self, model, inv, stat):
@@ -242,7 +242,7 @@ class _Hooks:
     def remove(self):
         for h in self.handles: h.remove()
 
-# %% ../nbs/05_sensitivity.ipynb #f8c23e58
+# %% ../nbs/05_sensitivity.ipynb #0693f2cc
 def module_sensitivity(model:nn.Module,       # a classifier returning `.logits`
                        batches,                # iterable of dicts of tensors: input_ids, attention_mask, labels (+ any model inputs)
                        granularity:str='leaf', # 'leaf' or 'block' (see `module_inventory`)
@@ -286,7 +286,7 @@ def module_sensitivity(model:nn.Module,       # a classifier returning `.logits`
     out.attrs.update(inv.attrs, n_examples=n, stat=stat)
     return (out, st, gn) if per_example else out
 
-# %% ../nbs/05_sensitivity.ipynb #970c002c
+# %% ../nbs/05_sensitivity.ipynb #49e451ca
 def grad_norms_loop(model:nn.Module,       # a classifier returning `.logits`
                     batches,                # as for `module_sensitivity`
                     granularity:str='leaf', # as for `module_inventory`
@@ -315,7 +315,7 @@ def grad_norms_loop(model:nn.Module,       # a classifier returning `.logits`
         model.train(was_training)
     return np.array(rows)
 
-# %% ../nbs/05_sensitivity.ipynb #83db372b
+# %% ../nbs/05_sensitivity.ipynb #7a851751
 def sensitivity_batches(tokenizer,             # HF tokenizer (with a pad token)
                         texts,                 # sequence of strings
                         labels,                # sequence of int class ids, same length
@@ -342,7 +342,7 @@ def sensitivity_batches(tokenizer,             # HF tokenizer (with a pad token)
         out.append(dict(b))
     return out
 
-# %% ../nbs/05_sensitivity.ipynb #c9cf6d48
+# %% ../nbs/05_sensitivity.ipynb #df050b91
 def sensitivity_scores(sens:pd.DataFrame,  # output of `module_sensitivity` (columns I, G)
                        beta:float=0.1,     # weight of the gradient norm (the paper searches 1e-3..1)
                        normalize:str=None, # None: raw I, G (eq. 6); 'rank': rank percentiles; 'z': z-scores
@@ -359,7 +359,7 @@ def sensitivity_scores(sens:pd.DataFrame,  # output of `module_sensitivity` (col
     out.attrs.update(sens.attrs, beta=beta, normalize=normalize)
     return out
 
-# %% ../nbs/05_sensitivity.ipynb #180ef19b
+# %% ../nbs/05_sensitivity.ipynb #1064aebf
 @dataclass
 class ModuleSelection:
     "The units chosen for sparse finetuning, with the exact trainable share."
@@ -388,7 +388,7 @@ class ModuleSelection:
         return (f"ModuleSelection({len(self.modules)} units + {len(self.head)} head + {len(self.new_token_ids)} new token rows: "
                 f"{self.n_trainable:,}/{self.n_total:,} = {self.share:.2%} of parameters, budget {self.budget:.0%})")
 
-# %% ../nbs/05_sensitivity.ipynb #0dc8e6ed
+# %% ../nbs/05_sensitivity.ipynb #9d03e3e0
 def select_modules(scores:pd.DataFrame, # output of `sensitivity_scores` (column S)
                    budget:float=0.1,    # share of ALL model parameters to train (paper: 0.05, 0.1, 0.15, 0.2)
                    new_token_ids=(),    # embedding rows of new task tokens: always trainable, counted in the budget
@@ -414,7 +414,7 @@ def select_modules(scores:pd.DataFrame, # output of `sensitivity_scores` (column
             n += extra; t.at[i, 'selected'] = True; t.at[i, 'order'] = len(chosen); chosen.append(t.at[i, 'name'])
     return ModuleSelection(chosen, list(t.loc[t['head'], 'name']), new, a.get('embedding'), n, a['n_total'], budget, t)
 
-# %% ../nbs/05_sensitivity.ipynb #29b027ad
+# %% ../nbs/05_sensitivity.ipynb #a1521a4d
 def plot_sensitivity(scores:pd.DataFrame, # output of `module_sensitivity` / `sensitivity_scores`
                      col:str='S',         # column to show (S, I or G)
                      ax=None,             # matplotlib axes
