@@ -7,7 +7,7 @@ __all__ = ['find_layer_stack', 'module_inventory', 'example_stat', 'index_of_dis
            'embedding_sq_grad_norms', 'generic_sq_grad_norms', 'module_sensitivity', 'grad_norms_loop',
            'sensitivity_batches', 'sensitivity_scores', 'ModuleSelection', 'select_modules', 'plot_sensitivity']
 
-# %% ../nbs/05_sensitivity.ipynb #013a4d95
+# %% ../nbs/05_sensitivity.ipynb #7b6a7a51
 import math, warnings
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd, torch
@@ -16,7 +16,7 @@ from torch import nn
 from torch.func import functional_call, vjp, vmap
 from tqdm.auto import tqdm
 
-# %% ../nbs/05_sensitivity.ipynb #23621256
+# %% ../nbs/05_sensitivity.ipynb #aad240e7
 def find_layer_stack(model:nn.Module, # any torch model
                     )->tuple:         # (qualified name, the `nn.ModuleList`), or (None, None)
     "The repeated block stack: the longest `ModuleList` of >= 2 same-class blocks that hold parameters."
@@ -27,7 +27,7 @@ def find_layer_stack(model:nn.Module, # any torch model
         if best[1] is None or len(mod) > len(best[1]): best = (name, mod)
     return best
 
-# %% ../nbs/05_sensitivity.ipynb #7caf8569
+# %% ../nbs/05_sensitivity.ipynb #9771f9fa
 def _own_params(mod): return [p for p in mod.parameters(recurse=False)]
 
 def _kind(mod):
@@ -40,7 +40,7 @@ def _kind(mod):
 
 def _under(name, prefix): return prefix == '' or name == prefix or name.startswith(prefix + '.')
 
-# %% ../nbs/05_sensitivity.ipynb #71f10536
+# %% ../nbs/05_sensitivity.ipynb #99fc33e1
 def _auto_head(model, stack_name, leaves, order):
     "Head = parameterised modules outside `model.base_model`, plus Linear leaves of the base model after the stack (a pooler)."
     base = getattr(model, 'base_model', model)
@@ -52,7 +52,7 @@ def _auto_head(model, stack_name, leaves, order):
         head += after
     return head
 
-# %% ../nbs/05_sensitivity.ipynb #5cf93184
+# %% ../nbs/05_sensitivity.ipynb #a8f4d7ad
 def module_inventory(model:nn.Module,      # a HF (or any torch) classifier
                      granularity:str='leaf', # 'leaf': Linear/Norm/Embedding modules; 'block': children of each layer block
                      head:list=None,         # qualified names of the always-trainable head; `None`: found automatically
@@ -103,7 +103,7 @@ def module_inventory(model:nn.Module,      # a HF (or any torch) classifier
                     embedding_dim=getattr(emb, 'embedding_dim', None), vocab=getattr(emb, 'num_embeddings', None))
     return df
 
-# %% ../nbs/05_sensitivity.ipynb #d216d4cc
+# %% ../nbs/05_sensitivity.ipynb #09d1d1b6
 def _first_tensor(out):
     if isinstance(out, torch.Tensor): return out
     if isinstance(out, dict): out = list(out.values())
@@ -128,7 +128,7 @@ def example_stat(y:torch.Tensor,    # (B, T, ...) or (B, ...) output of a module
     else: v = a.reshape(B, -1).mean(1)
     return v if stat == 'mean_abs' else v.sqrt()
 
-# %% ../nbs/05_sensitivity.ipynb #1af3ffc1
+# %% ../nbs/05_sensitivity.ipynb #964707f2
 def index_of_dispersion(x:np.ndarray, # (N, ...) per-example statistics
                        )->np.ndarray: # (...) population variance / mean over the N examples (eq. 3)
     "Eq. 3: sigma^2 / mu over the examples (population variance, ddof=0; the data set is the population)."
@@ -136,7 +136,7 @@ def index_of_dispersion(x:np.ndarray, # (N, ...) per-example statistics
     mu = x.mean(0)
     with np.errstate(divide='ignore', invalid='ignore'): return np.where(mu > 0, x.var(0) / mu, 0.0)
 
-# %% ../nbs/05_sensitivity.ipynb #1dbc7122
+# %% ../nbs/05_sensitivity.ipynb #5954cfae
 def _wide(t): return t if t.dtype == torch.float64 else t.float()  # half/bf16/fp32 -> fp32; fp64 stays
 
 def linear_sq_grad_norms(x:torch.Tensor, # (B, ..., d_in) inputs of a Linear layer
@@ -152,7 +152,7 @@ def linear_sq_grad_norms(x:torch.Tensor, # (B, ..., d_in) inputs of a Linear lay
     else: w = torch.einsum('bto,bti->boi', g, x).pow(2).sum((1, 2))
     return w + g.sum(1).pow(2).sum(1) if bias else w
 
-# %% ../nbs/05_sensitivity.ipynb #736361f6
+# %% ../nbs/05_sensitivity.ipynb #36ec0ed1
 def embedding_sq_grad_norms(ids:torch.Tensor, # (B, T) token ids looked up
                             g:torch.Tensor,   # (B, T, D) gradients w.r.t. the looked-up vectors
                             padding_idx:int=None, # rows that get no gradient (nn.Embedding.padding_idx)
@@ -166,7 +166,7 @@ def embedding_sq_grad_norms(ids:torch.Tensor, # (B, T) token ids looked up
         same = same & keep[:, :, None] & keep[:, None, :]
     return ((g @ g.transpose(1, 2)) * same).sum((1, 2))
 
-# %% ../nbs/05_sensitivity.ipynb #52eb0e46
+# %% ../nbs/05_sensitivity.ipynb #7a83a7e8
 def generic_sq_grad_norms(mod:nn.Module,  # a module whose forward takes one tensor (e.g. a norm layer)
                           x:torch.Tensor, # (B, ...) its inputs
                           g:torch.Tensor, # (B, ...) gradients w.r.t. its outputs
@@ -179,19 +179,20 @@ def generic_sq_grad_norms(mod:nn.Module,  # a module whose forward takes one ten
     grads = vmap(one)(x.detach(), g)
     return sum(_wide(v).reshape(x.shape[0], -1).pow(2).sum(1) for v in grads.values())
 
-# %% ../nbs/05_sensitivity.ipynb #15acbd61
+# %% ../nbs/05_sensitivity.ipynb #347525cf
 def _model_inputs(model, batch):
-    "The batch without labels (and an all-ones attention mask if it has none)."
+    "The batch without labels (and an all-ones attention mask if it has none), on the model's device."
     if 'input_ids' not in batch: raise ValueError("batches: each batch needs 'input_ids' (and 'labels', 'attention_mask')")
     if 'labels' not in batch: raise ValueError("batches: each batch needs 'labels' (the class of each example)")
-    inp = {k: v for k, v in batch.items() if k != 'labels'}
+    dev = next(model.parameters()).device
+    inp = {k: v.to(dev) if isinstance(v, torch.Tensor) else v for k, v in batch.items() if k != 'labels'}
     B, T = inp['input_ids'].shape
-    if 'attention_mask' not in inp: inp['attention_mask'] = torch.ones(B, T, dtype=torch.long)
-    return inp, batch['labels']
+    if 'attention_mask' not in inp: inp['attention_mask'] = torch.ones(B, T, dtype=torch.long, device=dev)
+    return inp, batch['labels'].to(dev)
 
 def _slice(batch, n): return {k: v[:n] for k, v in batch.items()}
 
-# %% ../nbs/05_sensitivity.ipynb #304eb80b
+# %% ../nbs/05_sensitivity.ipynb #53360862
 class _Hooks:
     "Forward hooks for the output statistic of each unit, and output-gradient hooks for the per-example gradient norms."
     def __init__(self, model, inv, stat):
@@ -210,7 +211,7 @@ class _Hooks:
         def hook(mod, args, out):
             if not self.active: return  # e.g. the module's own re-run inside `generic_sq_grad_norms`
             y = _first_tensor(out)
-            if y is not None: self.stats[i] = example_stat(y, self.mask, self.stat).double()
+            if y is not None: self.stats[i] = example_stat(y, self.mask, self.stat).double().cpu()
         return hook
     def _expand_hook(self, mod, args):
         "A leaf fed one input for the whole batch (BERT's position ids (1, T)) gets it per example: same result, per-example gradients."
@@ -238,11 +239,11 @@ class _Hooks:
         if isinstance(mod, nn.Linear): s = linear_sq_grad_norms(x, g, mod.bias is not None)
         elif isinstance(mod, nn.Embedding): s = embedding_sq_grad_norms(x, g, mod.padding_idx)
         else: s = generic_sq_grad_norms(mod, x, g)
-        self.sq[self.unit_of[name]] += s.double()
+        self.sq[self.unit_of[name]] += s.double().cpu()
     def remove(self):
         for h in self.handles: h.remove()
 
-# %% ../nbs/05_sensitivity.ipynb #0693f2cc
+# %% ../nbs/05_sensitivity.ipynb #c872feb2
 def module_sensitivity(model:nn.Module,       # a classifier returning `.logits`
                        batches,                # iterable of dicts of tensors: input_ids, attention_mask, labels (+ any model inputs)
                        granularity:str='leaf', # 'leaf' or 'block' (see `module_inventory`)
@@ -286,7 +287,7 @@ def module_sensitivity(model:nn.Module,       # a classifier returning `.logits`
     out.attrs.update(inv.attrs, n_examples=n, stat=stat)
     return (out, st, gn) if per_example else out
 
-# %% ../nbs/05_sensitivity.ipynb #49e451ca
+# %% ../nbs/05_sensitivity.ipynb #042620fc
 def grad_norms_loop(model:nn.Module,       # a classifier returning `.logits`
                     batches,                # as for `module_sensitivity`
                     granularity:str='leaf', # as for `module_inventory`
@@ -300,14 +301,15 @@ def grad_norms_loop(model:nn.Module,       # a classifier returning `.logits`
     params = list({id(p): p for g in groups for p in g}.values())
     loss_func = loss_func or (lambda logits, y: F.cross_entropy(logits.float(), y, reduction='sum'))
     flags, was_training, rows = {p: p.requires_grad for p in model.parameters()}, model.training, []
+    dev = next(model.parameters()).device
     try:
         model.eval()
         for p in params: p.requires_grad_(True)
         for batch in batches:
             mask = batch.get('attention_mask', torch.ones_like(batch['input_ids'])).bool()
             for i in range(len(batch['labels'])):
-                one = {k: v[i][mask[i]][None] for k, v in batch.items() if k != 'labels' and v.dim() == 2}
-                grads = torch.autograd.grad(loss_func(model(**one).logits, batch['labels'][i:i + 1]), params, allow_unused=True)
+                one = {k: v[i][mask[i]][None].to(dev) for k, v in batch.items() if k != 'labels' and v.dim() == 2}
+                grads = torch.autograd.grad(loss_func(model(**one).logits, batch['labels'][i:i + 1].to(dev)), params, allow_unused=True)
                 sq = {id(p): (0. if g is None else g.double().pow(2).sum().item()) for p, g in zip(params, grads)}
                 rows.append([math.sqrt(sum(sq[id(p)] for p in g)) for g in groups])
     finally:
@@ -315,7 +317,7 @@ def grad_norms_loop(model:nn.Module,       # a classifier returning `.logits`
         model.train(was_training)
     return np.array(rows)
 
-# %% ../nbs/05_sensitivity.ipynb #7a851751
+# %% ../nbs/05_sensitivity.ipynb #348073c8
 def sensitivity_batches(tokenizer,             # HF tokenizer (with a pad token)
                         texts,                 # sequence of strings
                         labels,                # sequence of int class ids, same length
@@ -342,7 +344,7 @@ def sensitivity_batches(tokenizer,             # HF tokenizer (with a pad token)
         out.append(dict(b))
     return out
 
-# %% ../nbs/05_sensitivity.ipynb #df050b91
+# %% ../nbs/05_sensitivity.ipynb #e1df846c
 def sensitivity_scores(sens:pd.DataFrame,  # output of `module_sensitivity` (columns I, G)
                        beta:float=0.1,     # weight of the gradient norm (the paper searches 1e-3..1)
                        normalize:str=None, # None: raw I, G (eq. 6); 'rank': rank percentiles; 'z': z-scores
@@ -359,7 +361,7 @@ def sensitivity_scores(sens:pd.DataFrame,  # output of `module_sensitivity` (col
     out.attrs.update(sens.attrs, beta=beta, normalize=normalize)
     return out
 
-# %% ../nbs/05_sensitivity.ipynb #1064aebf
+# %% ../nbs/05_sensitivity.ipynb #0c961587
 @dataclass
 class ModuleSelection:
     "The units chosen for sparse finetuning, with the exact trainable share."
@@ -388,7 +390,7 @@ class ModuleSelection:
         return (f"ModuleSelection({len(self.modules)} units + {len(self.head)} head + {len(self.new_token_ids)} new token rows: "
                 f"{self.n_trainable:,}/{self.n_total:,} = {self.share:.2%} of parameters, budget {self.budget:.0%})")
 
-# %% ../nbs/05_sensitivity.ipynb #9d03e3e0
+# %% ../nbs/05_sensitivity.ipynb #bb5507d4
 def select_modules(scores:pd.DataFrame, # output of `sensitivity_scores` (column S)
                    budget:float=0.1,    # share of ALL model parameters to train (paper: 0.05, 0.1, 0.15, 0.2)
                    new_token_ids=(),    # embedding rows of new task tokens: always trainable, counted in the budget
@@ -414,7 +416,7 @@ def select_modules(scores:pd.DataFrame, # output of `sensitivity_scores` (column
             n += extra; t.at[i, 'selected'] = True; t.at[i, 'order'] = len(chosen); chosen.append(t.at[i, 'name'])
     return ModuleSelection(chosen, list(t.loc[t['head'], 'name']), new, a.get('embedding'), n, a['n_total'], budget, t)
 
-# %% ../nbs/05_sensitivity.ipynb #a1521a4d
+# %% ../nbs/05_sensitivity.ipynb #a6fd30e6
 def plot_sensitivity(scores:pd.DataFrame, # output of `module_sensitivity` / `sensitivity_scores`
                      col:str='S',         # column to show (S, I or G)
                      ax=None,             # matplotlib axes
