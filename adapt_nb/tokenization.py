@@ -4,8 +4,8 @@
 
 # %% ../nbs/04_tokenization.ipynb #fb009206
 from __future__ import annotations
-import itertools, json, math, os, tempfile, warnings
-from dataclasses import dataclass, field
+import itertools, json, math, os, tempfile
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 from numba import njit
@@ -154,7 +154,7 @@ def _best_cutoffs(pp, sup, budget, pplx_cutoff=None, freq_cutoff=None, max_grid=
     else:
         grid = np.unique(sup)
         if len(grid) > max_grid: grid = np.unique(np.quantile(grid, np.linspace(0, 1, max_grid), method='lower'))
-    best = (0, math.inf, math.inf, -1)   # (n, pplx_c, freq_c) compared as (-n, pplx_c, freq_c)
+    best = (0, math.inf, math.inf)       # (n, pplx_c, freq_c), compared as (-n, pplx_c, freq_c)
     order = np.argsort(pp, kind='stable')
     pp, sup = pp[order], sup[order]      # sorted once; a mask keeps the order
     for f in grid:
@@ -168,7 +168,7 @@ def _best_cutoffs(pp, sup, budget, pplx_cutoff=None, freq_cutoff=None, max_grid=
             else: n = int(np.searchsorted(p, p[budget], side='left'))   # drop the whole tie group at the boundary
             if n == 0: continue
             c = float(p[n-1])
-        if (-n, c, f) < (-best[0], best[1], best[2]): best = (n, c, int(f), 0)
+        if (-n, c, f) < (-best[0], best[1], best[2]): best = (n, c, int(f))
     return best[1], best[2], best[0]
 
 # %% ../nbs/04_tokenization.ipynb #72d7d8ed
