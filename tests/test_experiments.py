@@ -104,6 +104,9 @@ def test_shipped_configs_are_valid():
     assert sweep['results'] == cpu['results'] and sweep['datasets'] == cpu['datasets'] and sweep['run_kwargs'] == cpu['run_kwargs']
     shared = {c['key'] for c in grid_cells({**sweep, 'budgets': [0.2]})}
     assert shared <= {c['key'] for c in grid_cells(cpu)}
+    # the initialisation ablation writes to its own file, so the main tables keep the paper's random initialisation
+    abl = load_config(ROOT/'configs'/'cpu_token_init.json')
+    assert abl['results'] != cpu['results'] and abl['datasets'] == cpu['datasets']
 
 
 # --- the results file round-trips any row exactly --------------------------------------------------------------------
