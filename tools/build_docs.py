@@ -51,19 +51,40 @@ def title_of(nb, stem):
             if m: return m.group(1).strip()
     return stem
 
+def split_import_cells(nb):
+    """nbdev's doc processor executes, in a fresh kernel, every cell that contains an import (with exported code), so a
+    test cell such as `import copy; y = copy.copy(x)` would fail the docs build on `x`. Split such cells into their
+    imports (evaluated, hidden) and the rest (shown with its stored outputs, not evaluated); the page reads the same."""
+    import ast
+    cells = []
+    for c in nb.cells:
+        lines = c.source.splitlines()
+        dirs = [l for l in lines if l.startswith('#|')]
+        names = {l[2:].strip().split()[0] for l in dirs if l[2:].strip()}
+        try: tree = ast.parse(c.source) if c.cell_type == 'code' else None
+        except SyntaxError: tree = None
+        if tree is None or names & {'export', 'exports', 'exporti', 'exec_doc'}: cells.append(c); continue
+        imps = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        nested = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))   # nbdev looks at the whole tree
+        if not nested or len(imps) == len(tree.body): cells.append(c); continue
+        rows = {i for n in imps for i in range(n.lineno - 1, n.end_lineno)}
+        if imps: cells.append(nbformat.v4.new_code_cell('\n'.join(['#| echo: false'] + [l for i, l in enumerate(lines) if i in rows])))
+        rest = nbformat.v4.new_code_cell('\n'.join(dirs + ['#| eval: false'] + [l for i, l in enumerate(lines) if i not in rows and l not in dirs]))
+        rest.outputs = c.get('outputs', [])
+        cells.append(rest)
+    nb.cells = cells
+    return nb
+
 def process(files):
     "Run nbdev's doc processing (the same processors nbdev_docs uses) into _proc/."
     from nbdev.serve import proc_nbs
     shutil.rmtree(ROOT/'_proc', ignore_errors=True)
     os.chdir(ROOT)
-    src = ROOT/'nbs'
-    if files:   # proc_nbs has no working filter: process a copy of the chosen notebooks
-        src = ROOT/'_proc_src'; shutil.rmtree(src, ignore_errors=True); src.mkdir()
-        for f in (ROOT/'nbs').glob('*.ipynb'):
-            if re.search(files, f.name): shutil.copy2(f, src/f.name)
+    src = ROOT/'_proc_src'; shutil.rmtree(src, ignore_errors=True); src.mkdir()
+    for f in (ROOT/'nbs').glob('*.ipynb'):
+        if not files or re.search(files, f.name): nbformat.write(split_import_cells(nbformat.read(f, as_version=4)), src/f.name)
     try: return proc_nbs(path=src, n_workers=0, force=True)
-    finally:
-        if files: shutil.rmtree(src, ignore_errors=True)
+    finally: shutil.rmtree(src, ignore_errors=True)
 
 def build(files=None):
     cache = process(files)
