@@ -23,7 +23,7 @@ __all__ = ['PEFT_METHODS', 'PROMPT_TEMPLATE', 'FEW_SHOT_INTRO', 'PROMPTS', 'METH
            'accept_past_key_values', 'build_peft', 'orthogonality_penalty', 'AdaLoraCallback', 'layer_groups',
            'plan_layers', 'select_layers', 'LisaCallback', 'task_prompt', 'pick_shots', 'build_prompt', 'parse_label',
            'load_lm_tokenizer', 'load_causal_lm', 'chat_prompt', 'generate_answers', 'prompt_classify', 'run_method',
-           'run_grid']
+           'run_methods']
 
 # %% ../nbs/07_baselines.ipynb #f11970fa
 def _unique_params(model): return list({id(p): p for p in model.parameters()}.values())
@@ -554,7 +554,7 @@ def run_method(name:str, # one of METHODS
 # %% ../nbs/07_baselines.ipynb #cd631f5a
 def _run_one(kw): return run_method(**kw)
 
-def run_grid(configs:list, # one dict of `run_method` arguments per run
+def run_methods(configs:list, # one dict of `run_method` arguments per run
              workers:int=1, # parallel processes (spawned; each runs one configuration at a time)
             )->pd.DataFrame: # one row per run, in the order of `configs`
     "Run several `run_method` configurations, optionally in parallel processes."
