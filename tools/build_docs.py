@@ -68,7 +68,7 @@ def split_import_cells(nb):
         nested = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))   # nbdev looks at the whole tree
         if not nested or len(imps) == len(tree.body): cells.append(c); continue
         rows = {i for n in imps for i in range(n.lineno - 1, n.end_lineno)}
-        if imps: cells.append(nbformat.v4.new_code_cell('\n'.join(['#| echo: false'] + [l for i, l in enumerate(lines) if i in rows])))
+        if imps: cells.append(nbformat.v4.new_code_cell('\n'.join(dirs + ['#| echo: false'] + [l for i, l in enumerate(lines) if i in rows and l not in dirs])))
         rest = nbformat.v4.new_code_cell('\n'.join(dirs + ['#| eval: false'] + [l for i, l in enumerate(lines) if i not in rows and l not in dirs]))
         rest.outputs = c.get('outputs', [])
         cells.append(rest)
@@ -106,8 +106,8 @@ def build(files=None):
                 f'<body><nav><h2>adapt_nb</h2>{nav}</nav><main>{body}<footer>Built from nbs/{p.stem}.ipynb by tools/build_docs.py</footer></main></body></html>')
         (out/href(p.stem)).write_text(page, encoding='utf-8')
     # README.md from the processed index notebook (what `nbdev_readme` does with Quarto)
-    idx = front_matter_to_markdown(nbformat.read(cache/'index.ipynb', as_version=4))
-    md, res = MarkdownExporter().from_notebook_node(idx)
+    idx = quarto_to_html(front_matter_to_markdown(nbformat.read(cache/'index.ipynb', as_version=4)))
+    md, res = MarkdownExporter(config=cfg).from_notebook_node(idx)
     for name, data in res.get('outputs', {}).items():
         (ROOT/'index_files').mkdir(exist_ok=True); (ROOT/'index_files'/name).write_bytes(data)
         md = md.replace(f']({name})', f'](index_files/{name})')
