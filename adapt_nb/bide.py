@@ -129,6 +129,19 @@ def _heap_push(hsup, hitems, hlen, hn, k, sup, items, m):
         _heap_swap(hsup, hitems, hlen, i, w); i = w
     return hn
 
+@njit(cache=True)
+def _emit(pat, m, sup, sids, want_sids, out_items, out_off, out_sup, out_sids, out_soff, nit, nout, nsid):
+    "Append one closed pattern (and, if wanted, its `sup` supporting sequence ids) to the flat output arrays."
+    out_items = _grow(out_items, nit + m)
+    out_off = _grow(out_off, nout + 2); out_sup = _grow(out_sup, nout + 1)
+    for j in range(m): out_items[nit + j] = pat[j]
+    nit += m; out_off[nout + 1] = nit; out_sup[nout] = sup
+    if want_sids:
+        out_sids = _grow(out_sids, nsid + sup); out_soff = _grow(out_soff, nout + 2)
+        for t in range(sup): out_sids[nsid + t] = sids[t]
+        nsid += sup; out_soff[nout + 1] = nsid
+    return out_items, out_off, out_sup, out_sids, out_soff, nit, nout + 1, nsid
+
 # %% ../nbs/03_bide.ipynb #f4cd7d23
 @njit(cache=True)
 def _common_item(tok, off, pool_sid, pool_pos, b0, b1, fe, pat, m, use_last, lpos, ldone, tord, mark, gst):
@@ -273,15 +286,8 @@ def _bide_batch(tok, off, minsup, min_len, max_len, lo, hi,
                 if mode == 0:
                     if nout >= max_out:
                         status = 1; break
-                    out_items = _grow(out_items, nit + m)
-                    out_off = _grow(out_off, nout + 2); out_sup = _grow(out_sup, nout + 1)
-                    for j in range(m): out_items[nit + j] = pat[j]
-                    nit += m; out_off[nout + 1] = nit; out_sup[nout] = sup
-                    if want_sids:
-                        out_sids = _grow(out_sids, nsid + sup); out_soff = _grow(out_soff, nout + 2)
-                        for e in range(b0, b1): out_sids[nsid + e - b0] = pool_sid[e]
-                        nsid += sup; out_soff[nout + 1] = nsid
-                    nout += 1
+                    out_items, out_off, out_sup, out_sids, out_soff, nit, nout, nsid = _emit(
+                        pat, m, sup, pool_sid[b0:b1], want_sids, out_items, out_off, out_sup, out_sids, out_soff, nit, nout, nsid)
                 else:
                     hn = _heap_push(hsup, hitems, hlen, hn, k, sup, pat, m)
         if m >= max_len or nf == 0: continue
@@ -557,15 +563,8 @@ def _gap_batch(tok, off, k, minsup, min_len, max_len, lo, hi,
                 if mode == 0:
                     if nout >= max_out:
                         status = 1; break
-                    out_items = _grow(out_items, nit + m)
-                    out_off = _grow(out_off, nout + 2); out_sup = _grow(out_sup, nout + 1)
-                    for j in range(m): out_items[nit + j] = pat[j]
-                    nit += m; out_off[nout + 1] = nit; out_sup[nout] = sup
-                    if want_sids:
-                        out_sids = _grow(out_sids, nsid + sup); out_soff = _grow(out_soff, nout + 2)
-                        for t in range(sup): out_sids[nsid + t] = gsid[t]
-                        nsid += sup; out_soff[nout + 1] = nsid
-                    nout += 1
+                    out_items, out_off, out_sup, out_sids, out_soff, nit, nout, nsid = _emit(
+                        pat, m, sup, gsid[:sup], want_sids, out_items, out_off, out_sup, out_sids, out_soff, nit, nout, nsid)
                 else:
                     hn = _heap_push(hsup, hitems, hlen, hn, kk, sup, pat, m)
         if m >= max_len or nf == 0: continue
