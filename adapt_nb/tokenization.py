@@ -207,6 +207,16 @@ def select_sequences(patterns,                 # mined patterns: objects with .i
     return Selection(seqs, float(c_p), int(c_f), int(budget), len(items), max_gap)
 
 # %% ../nbs/04_tokenization.ipynb #f704ea2d
+@njit(cache=True)
+def _order_at_position(ins_pat, ins_end, k0, total):
+    "Insertion-sort one position's insertions k0..total-1 by pattern id, so task tokens at one position follow their ids."
+    for u in range(k0 + 1, total):
+        v = u
+        while v > k0 and ins_pat[v-1] > ins_pat[v]:
+            ins_pat[v-1], ins_pat[v] = ins_pat[v], ins_pat[v-1]
+            ins_end[v-1], ins_end[v] = ins_end[v], ins_end[v-1]
+            v -= 1
+
 @njit(cache=True, inline='always')
 def _occurs(ids, i, end, pat, p0, p1, max_gap, reach, nreach):
     "End of the earliest-ending occurrence of pat[p0:p1] in ids[i:end] starting at i with gaps <= max_gap; -1 if none."
@@ -274,12 +284,7 @@ def _find_insertions(ids, seg, offs, idx_ptr, idx_pat, idx_second, pat, pat_ptr,
                             ins_pos[total] = i; ins_pat[total] = p; ins_end[total] = stop
                         total += 1; n_ins[d] += 1
             if total <= cap:                    # task tokens at one position in the order of their ids
-                for u in range(k0 + 1, total):
-                    v = u
-                    while v > k0 and ins_pat[v-1] > ins_pat[v]:
-                        ins_pat[v-1], ins_pat[v] = ins_pat[v], ins_pat[v-1]
-                        ins_end[v-1], ins_end[v] = ins_end[v], ins_end[v-1]
-                        v -= 1
+                _order_at_position(ins_pat, ins_end, k0, total)
     return n_ins, total
 
 @njit(cache=True)
@@ -347,12 +352,7 @@ def _find_any_gap(ids, seg, offs, root_child, child_ptr, child_node, node_tok, n
                         total += 1; n_ins[d] += 1
                     st_node[sp], st_pos[sp] = c, pos; sp += 1
             if total <= cap:
-                for u in range(k0 + 1, total):
-                    v = u
-                    while v > k0 and ins_pat[v-1] > ins_pat[v]:
-                        ins_pat[v-1], ins_pat[v] = ins_pat[v], ins_pat[v-1]
-                        ins_end[v-1], ins_end[v] = ins_end[v], ins_end[v-1]
-                        v -= 1
+                _order_at_position(ins_pat, ins_end, k0, total)
         for r in range(s, e):
             if 0 <= ids[r] < V: loc[ids[r]] = -1
     return n_ins, total
