@@ -142,6 +142,22 @@ def _emit(pat, m, sup, sids, want_sids, out_items, out_off, out_sup, out_sids, o
         nsid += sup; out_soff[nout + 1] = nsid
     return out_items, out_off, out_sup, out_sids, out_soff, nit, nout + 1, nsid
 
+@njit(cache=True)
+def _layout_children(touched, nf, tot, cursor, ptop, ctop, pool_sid, pool_pos, ch_items, ch_boff):
+    "Reserve the frequent extension items' buckets (sorted items, `cursor[x]` entries each) at the pools' tops; cursor[x] becomes x's write position."
+    items = np.sort(touched[:nf])
+    if ptop + tot > pool_sid.shape[0]:
+        pool_sid = _grow(pool_sid, ptop + tot); pool_pos = _grow(pool_pos, ptop + tot)
+    if ctop + nf + 1 > ch_items.shape[0]:
+        ch_items = _grow(ch_items, ctop + nf + 1); ch_boff = _grow(ch_boff, ctop + nf + 2)
+    acc = ptop
+    for j in range(nf):
+        x = items[j]
+        ch_items[ctop + j] = x; ch_boff[ctop + j] = acc
+        n = cursor[x]; cursor[x] = acc; acc += n
+    ch_boff[ctop + nf] = acc
+    return items, pool_sid, pool_pos, ch_items, ch_boff
+
 # %% ../nbs/03_bide.ipynb #f4cd7d23
 @njit(cache=True)
 def _common_item(tok, off, pool_sid, pool_pos, b0, b1, fe, pat, m, use_last, lpos, ldone, tord, mark, gst):
@@ -292,23 +308,13 @@ def _bide_batch(tok, off, minsup, min_len, max_len, lo, hi,
                     hn = _heap_push(hsup, hitems, hlen, hn, k, sup, pat, m)
         if m >= max_len or nf == 0: continue
         # children buckets: (sid, first position of the item after the first instance)
-        items = np.sort(touched[:nf])
-        if ptop + tot > pool_sid.shape[0]:
-            pool_sid = _grow(pool_sid, ptop + tot); pool_pos = _grow(pool_pos, ptop + tot)
-        if ctop + nf + 1 > ch_items.shape[0]:
-            ch_items = _grow(ch_items, ctop + nf + 1); ch_boff = _grow(ch_boff, ctop + nf + 2)
-        acc = ptop
-        for j in range(nf):
-            x = items[j]
-            ch_items[ctop + j] = x; ch_boff[ctop + j] = acc
-            n = cursor[x]; cursor[x] = acc; acc += n
-        ch_boff[ctop + nf] = acc
+        items, pool_sid, pool_pos, ch_items, ch_boff = _layout_children(touched, nf, tot, cursor, ptop, ctop, pool_sid, pool_pos, ch_items, ch_boff)
         for r in range(nr):  # the first occurrences recorded while counting, in sequence order
             x = rec_x[r]
             if ftag[x] == tag:
                 w = cursor[x]; pool_sid[w] = rec_s[r]; pool_pos[w] = rec_q[r]; cursor[x] = w + 1
         d = m
-        f_next[d] = ctop; f_hi[d] = ctop + nf; f_ptop[d] = acc; f_ctop[d] = ctop + nf + 1
+        f_next[d] = ctop; f_hi[d] = ctop + nf; f_ptop[d] = ch_boff[ctop + nf]; f_ctop[d] = ctop + nf + 1
     counters[0] = nout; counters[1] = nit; counters[2] = nsid; counters[3] = hn
     return status, ch_items, ch_boff, pool_sid, pool_pos, out_items, out_off, out_sup, out_sids, out_soff
 
@@ -568,17 +574,7 @@ def _gap_batch(tok, off, k, minsup, min_len, max_len, lo, hi,
                 else:
                     hn = _heap_push(hsup, hitems, hlen, hn, kk, sup, pat, m)
         if m >= max_len or nf == 0: continue
-        items = np.sort(touched[:nf])
-        if ptop + tot > pool_sid.shape[0]:
-            pool_sid = _grow(pool_sid, ptop + tot); pool_pos = _grow(pool_pos, ptop + tot)
-        if ctop + nf + 1 > ch_items.shape[0]:
-            ch_items = _grow(ch_items, ctop + nf + 1); ch_boff = _grow(ch_boff, ctop + nf + 2)
-        acc = ptop
-        for j in range(nf):
-            x = items[j]
-            ch_items[ctop + j] = x; ch_boff[ctop + j] = acc
-            n = cursor[x]; cursor[x] = acc; acc += n
-        ch_boff[ctop + nf] = acc
+        items, pool_sid, pool_pos, ch_items, ch_boff = _layout_children(touched, nf, tot, cursor, ptop, ctop, pool_sid, pool_pos, ch_items, ch_boff)
         i = b0
         while i < b1:
             s = pool_sid[i]; base = off[s]; L = off[s + 1] - base
@@ -593,7 +589,7 @@ def _gap_batch(tok, off, k, minsup, min_len, max_len, lo, hi,
                         w = cursor[x]; pool_sid[w] = s; pool_pos[w] = q; cursor[x] = w + 1
                 if q1 - 1 > sp: sp = q1 - 1
         d = m
-        f_next[d] = ctop; f_hi[d] = ctop + nf; f_ptop[d] = acc; f_ctop[d] = ctop + nf + 1
+        f_next[d] = ctop; f_hi[d] = ctop + nf; f_ptop[d] = ch_boff[ctop + nf]; f_ctop[d] = ctop + nf + 1
     counters[0] = nout; counters[1] = nit; counters[2] = nsid; counters[3] = hn
     return status, ch_items, ch_boff, pool_sid, pool_pos, out_items, out_off, out_sup, out_sids, out_soff
 
