@@ -15,7 +15,7 @@ from .sensitivity import find_layer_stack, module_inventory
 from .data import load_rotten_tomatoes
 from .tokenization import resize_token_embeddings
 from .training import (TaskRowsEmbedding, adapt, task_dataloaders, classifier_learner, evaluate, measure_costs,
-                               TrackCosts, task_tokenizer_for)
+                               TrackCosts, task_tokenizer_for, macro_f1)
 
 # %% auto #0
 __all__ = ['PEFT_METHODS', 'PROMPT_TEMPLATE', 'FEW_SHOT_INTRO', 'PROMPTS', 'METHODS', 'DEFAULT_LR', 'RECORD_KEYS', 'count_params',
@@ -447,9 +447,8 @@ def generate_answers(model, tok, # a causal LM and its tokenizer (`load_causal_l
 
 # %% ../nbs/07_baselines.ipynb #7ba6e86e
 def _scores(y, pred, num_labels)->dict:
-    from sklearn.metrics import accuracy_score, f1_score
-    return dict(macro_f1=float(f1_score(y, pred, labels=list(range(num_labels)), average='macro', zero_division=0)),
-                accuracy=float(accuracy_score(y, pred)), n=len(y))
+    y, pred = np.asarray(y), np.asarray(pred)
+    return dict(macro_f1=macro_f1(pred, y, num_labels), accuracy=float((pred == y).mean()), n=len(y))
 
 def prompt_classify(task:TaskData, # the task (its name picks appendix 8.3's instructions)
                     lm=None, # (model, tokenizer) from `load_causal_lm`; default: the embedded SmolLM2-135M-Instruct
