@@ -4,13 +4,15 @@
 
 # %% ../nbs/02_models.ipynb #84bb1b2c
 from __future__ import annotations
-import importlib.util, json, os, warnings
+import importlib.util, numbers, os, warnings
 from pathlib import Path
-import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+import pandas as pd, torch
+from torch import nn
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODELS', 'DEFAULT_MODEL', 'embedded_path', 'resolve_checkpoint', 'load_classifier']
+__all__ = ['EMBEDDED_MODELS', 'DEFAULT_MODEL', 'embedded_path', 'resolve_checkpoint', 'drop_quantizer', 'load_classifier',
+           'find_layer_stack', 'module_inventory', 'check_share', 'record_size', 'count_params']
 
 # %% ../nbs/02_models.ipynb #f43bcba7
 EMBEDDED_MODELS = {
@@ -54,8 +56,27 @@ def resolve_checkpoint(name_or_path, gguf_file:str|None=None)->tuple: # (what to
 
 # %% ../nbs/02_models.ipynb #6781e057
 def _offline_hint(e)->str:
-    return ("; this machine may be offline: pass an embedded short name (" + ', '.join(EMBEDDED_MODELS) + ") or a local directory") \
-        if isinstance(e, OSError) else ''
+    if not isinstance(e, OSError): return ''
+    return ("; this machine may be offline: pass an embedded short name (" + ', '.join(EMBEDDED_MODELS) +
+            ") or a local directory")
+
+def drop_quantizer(model:nn.Module)->nn.Module:
+    "A dequantised GGUF model is a plain float model: drop its quantizer so that `save_pretrained` works."
+    model.hf_quantizer = None
+    if hasattr(model.config, 'quantization_config'): del model.config.quantization_config
+    return model
+
+def _load_tokenizer(src, name, kw):
+    "The checkpoint's tokenizer with a pad token (eos or unk when it has none)."
+    try: tok = AutoTokenizer.from_pretrained(src, **kw)
+    except Exception as e:
+        raise OSError(f"could not load a tokenizer for {name!r} ({type(e).__name__}: {e}){_offline_hint(e)}") from e
+    if getattr(tok, 'pad_token', None) is None:
+        fill = tok.eos_token or tok.unk_token
+        if fill is None:
+            raise ValueError(f"{name!r}: the tokenizer has no pad, eos or unk token to pad batches with; set tokenizer.pad_token")
+        tok.pad_token = fill
+    return tok
 
 def load_classifier(name_or_path=DEFAULT_MODEL, # embedded short name, local dir, .gguf file, or hub id
                     num_labels:int=2, # number of classes
@@ -66,19 +87,13 @@ def load_classifier(name_or_path=DEFAULT_MODEL, # embedded short name, local dir
                     device=None, # move the model there (default: stay on CPU)
                     **kwargs)->tuple: # (model, tokenizer); kwargs go to the model's `from_pretrained`
     "Load any Hugging Face checkpoint as a sequence classifier, with its tokenizer ready for batching."
-    if not isinstance(num_labels, int) or num_labels < 2: raise ValueError(f"num_labels must be an int >= 2, got {num_labels!r}")
+    if not isinstance(num_labels, int) or num_labels < 2:
+        raise ValueError(f"num_labels must be an int >= 2, got {num_labels!r}")
     if label_names is not None and len(label_names) != num_labels:
         raise ValueError(f"label_names has {len(label_names)} names but num_labels={num_labels}")
-    src, gguf, local = resolve_checkpoint(name_or_path, gguf_file)
-    kw = dict(trust_remote_code=trust_remote_code)
-    if gguf: kw['gguf_file'] = gguf
-    try: tok = AutoTokenizer.from_pretrained(src, **kw)
-    except Exception as e:
-        raise OSError(f"could not load a tokenizer for {name_or_path!r} ({type(e).__name__}: {e}){_offline_hint(e)}") from e
-    if getattr(tok, 'pad_token', None) is None:
-        fill = tok.eos_token or tok.unk_token
-        if fill is None: raise ValueError(f"{name_or_path!r}: the tokenizer has no pad, eos or unk token to pad batches with; set tokenizer.pad_token")
-        tok.pad_token = fill
+    src, gguf, _ = resolve_checkpoint(name_or_path, gguf_file)
+    kw = dict(trust_remote_code=trust_remote_code, **(dict(gguf_file=gguf) if gguf else {}))
+    tok = _load_tokenizer(src, name_or_path, kw)
     names = [str(o) for o in (label_names or range(num_labels))]
     mkw = dict(num_labels=num_labels, id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)},
                pad_token_id=tok.pad_token_id, **kw, **kwargs)
@@ -88,10 +103,124 @@ def load_classifier(name_or_path=DEFAULT_MODEL, # embedded short name, local dir
             warnings.filterwarnings('ignore', message='.*newly initialized.*')
             model = AutoModelForSequenceClassification.from_pretrained(src, **mkw)
     except Exception as e:
-        raise OSError(f"could not load {name_or_path!r} as a sequence classifier ({type(e).__name__}: {e}){_offline_hint(e)}") from e
-    if gguf:   # a dequantised GGUF model is a plain float model: drop the quantizer so that save_pretrained works
-        model.hf_quantizer = None
-        if hasattr(model.config, 'quantization_config'): del model.config.quantization_config
+        raise OSError(f"could not load {name_or_path!r} as a sequence classifier "
+                      f"({type(e).__name__}: {e}){_offline_hint(e)}") from e
+    if gguf: drop_quantizer(model)
     model.config.pad_token_id = tok.pad_token_id
     if device is not None: model.to(device)
     return model, tok
+
+# %% ../nbs/02_models.ipynb #aad240e7
+def find_layer_stack(model:nn.Module, # any torch model
+                    )->tuple:         # (qualified name, the `nn.ModuleList`), or (None, None)
+    "The repeated block stack: the longest `ModuleList` of >= 2 same-class blocks that hold parameters."
+    best = (None, None)
+    for name, mod in model.named_modules():
+        if not isinstance(mod, nn.ModuleList) or len(mod) < 2: continue
+        if len({type(c) for c in mod}) != 1 or not any(True for _ in mod.parameters()): continue
+        if best[1] is None or len(mod) > len(best[1]): best = (name, mod)
+    return best
+
+# %% ../nbs/02_models.ipynb #9771f9fa
+def _own_params(mod): return [p for p in mod.parameters(recurse=False)]
+
+def _kind(mod):
+    "Coarse class of a module: embedding, norm, linear or other (from the class, not the name)."
+    if isinstance(mod, nn.Embedding): return 'embedding'
+    if isinstance(mod, nn.Linear): return 'linear'
+    cls = type(mod).__name__.lower()
+    if 'norm' in cls: return 'norm'
+    return 'other'
+
+def _under(name, prefix): return prefix == '' or name == prefix or name.startswith(prefix + '.')
+
+# %% ../nbs/02_models.ipynb #99fc33e1
+def _auto_head(model, stack_name, leaves, order):
+    "Head = parameterised modules outside `model.base_model`, plus Linear leaves of the base model after the stack (a pooler)."
+    base = getattr(model, 'base_model', model)
+    bname = next((n for n, m in model.named_modules() if m is base), '')
+    head = [n for n, m in leaves if not _under(n, bname)] if base is not model else []
+    if stack_name is not None:
+        after = [n for n, m in leaves if _under(n, bname) and order[n] > order[stack_name]
+                 and not _under(n, stack_name) and isinstance(m, nn.Linear)]
+        head += after
+    return head
+
+# %% ../nbs/02_models.ipynb #a8f4d7ad
+def module_inventory(model:nn.Module,      # a HF (or any torch) classifier
+                     granularity:str='leaf', # 'leaf': Linear/Norm/Embedding modules; 'block': children of each layer block
+                     head:list=None,         # qualified names of the always-trainable head; `None`: found automatically
+                    )->pd.DataFrame:         # one row per unit: name, layer, type, kind, n_params, head, leaves
+    "The functional units of `model` that sparse finetuning chooses from, found from the module tree."
+    if granularity not in ('leaf', 'block'):
+        raise ValueError(f"granularity={granularity!r}: use 'leaf' or 'block'")
+    stack_name, stack = find_layer_stack(model)
+    if granularity == 'block' and stack is None:
+        raise ValueError("granularity='block' needs a repeated layer stack (a ModuleList of identical blocks); "
+                         "none found in this model: use granularity='leaf'")
+    names = [n for n, _ in model.named_modules()]
+    order = {n: i for i, n in enumerate(names)}
+    leaves = [(n, m) for n, m in model.named_modules() if _own_params(m)]
+    if head is None: head = _auto_head(model, stack_name, leaves, order)
+    else:
+        missing = [h for h in head if h not in order]
+        if missing: raise ValueError(f"head: no module named {missing} in the model; use names from model.named_modules()")
+    def is_head(n): return any(_under(n, h) for h in head)
+    rows, seen = [], set()
+    def add(name, mod, layer, typ, lvs):
+        ps = {id(p): p for _, m in lvs for p in _own_params(m)}
+        new = [p for k, p in ps.items() if k not in seen]; seen.update(ps)
+        rows.append(dict(name=name, layer=layer, type=typ, kind=_kind(mod) if len(lvs) == 1 and lvs[0][1] is mod else 'block',
+                         n_params=sum(p.numel() for p in new), head=is_head(name), leaves=[n for n, _ in lvs]))
+    done = set()
+    if stack is not None:
+        for i, blk in enumerate(stack):
+            bname = f'{stack_name}.{i}'
+            if granularity == 'block':
+                for cn, child in blk.named_children():
+                    lvs = [(f'{bname}.{cn}.{n}'.rstrip('.'), m) for n, m in child.named_modules() if _own_params(m)]
+                    if lvs: add(f'{bname}.{cn}', child, i, cn, lvs); done.update(n for n, _ in lvs)
+                if _own_params(blk): add(bname, blk, i, '(block)', [(bname, blk)]); done.add(bname)
+            else:
+                for n, m in leaves:
+                    if _under(n, bname): add(n, m, i, n[len(bname) + 1:] or '(block)', [(n, m)]); done.add(n)
+    for n, m in leaves:
+        if n in done: continue
+        add(n, m, -1, n, [(n, m)])
+    df = pd.DataFrame(rows).sort_values('name', key=lambda s: s.map(order), kind='stable').reset_index(drop=True)
+    if not df['head'].any():
+        raise ValueError("no classifier head found: pass head=[qualified module names] (see model.named_modules())")
+    emb = model.get_input_embeddings() if hasattr(model, 'get_input_embeddings') else None
+    df.attrs.update(n_total=sum(p.numel() for p in {id(p): p for p in model.parameters()}.values()),
+                    stack=stack_name, n_layers=len(stack) if stack is not None else 0, granularity=granularity,
+                    embedding=next((n for n, m in model.named_modules() if m is emb), None),
+                    embedding_dim=getattr(emb, 'embedding_dim', None), vocab=getattr(emb, 'num_embeddings', None))
+    return df
+
+# %% ../nbs/02_models.ipynb #0c498f6b
+def check_share(share, # the value to check
+                name:str='budget', # the setting's name, used in the message
+                what:str='of the parameters to train', # what the share is of
+               )->float: # the share as a float
+    "A share in (0, 1]: the budget of every sparse method (and prefix tuning's length share)."
+    if isinstance(share, bool) or not isinstance(share, numbers.Real):
+        raise TypeError(f"{name} must be a number in (0, 1], got {share!r}")
+    if not 0 < share <= 1:
+        raise ValueError(f"{name}={share!r}: give the share {what}, a number in (0, 1] (e.g. 0.1 for 10%)")
+    return float(share)
+
+def _unique_params(model): return list({id(p): p for p in model.parameters()}.values())
+
+def record_size(model:nn.Module)->int:
+    "Remember the parameter count of `model` before adapters or split embeddings are added (the budget's denominator)."
+    if getattr(model, 'n_original_params', None) is None:
+        object.__setattr__(model, 'n_original_params', sum(p.numel() for p in _unique_params(model)))
+    return model.n_original_params
+
+def count_params(model:nn.Module, # any model; `record_size` fixes the denominator before adapters are added
+                )->dict:          # trainable, total (the original model's parameters) and share
+    "Trainable parameters of `model` and their share of the original model's parameters."
+    ps = _unique_params(model)
+    trainable = sum(p.numel() for p in ps if p.requires_grad)
+    total = getattr(model, 'n_original_params', None) or sum(p.numel() for p in ps)
+    return dict(trainable=trainable, total=total, share=trainable / total)
