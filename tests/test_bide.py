@@ -2,32 +2,20 @@
 import numpy as np, pytest
 from hypothesis import given, settings, strategies as st
 from adapt_nb.bide import (mine_closed_sequences, brute_force_closed, supporting_sequences, PatternOverflowError,
-                           _embedded)
+                           closed_case, check_exact)
 
-
-@st.composite
-def case(draw, max_tokens=6, max_seqs=8, max_seq_len=10):
-    A = draw(st.integers(1, max_tokens))
-    db = draw(st.lists(st.lists(st.integers(0, A - 1), min_size=1, max_size=max_seq_len), min_size=1, max_size=max_seqs))
-    ms = draw(st.integers(1, max(1, len(db) // 2))); mn = draw(st.integers(1, 3)); mx = draw(st.integers(mn, 7))
-    return db, ms, mn, mx
+LARGER = dict(max_tokens=6, max_seqs=8, max_seq_len=10, max_len=7)
 
 
 @pytest.mark.parametrize("gap", [None, 0, 1, 2, 3])
-@settings(max_examples=100, deadline=None, derandomize=True, database=None)
-@given(c=case())
-def test_exact_against_brute_force(gap, c):
-    db, ms, mn, mx = c
-    got = mine_closed_sequences(db, ms, mn, mx, max_gap=gap, return_sids=True, progress=False)
-    assert {r.items: r.support for r in got} == brute_force_closed(db, ms, mn, mx, gap)
-    assert [(r.items, r.support) for r in got] == sorted(((r.items, r.support) for r in got), key=lambda t: (-t[1], t[0]))
-    for r in got:
-        assert r.sids.tolist() == [i for i, s in enumerate(db) if r.items in _embedded(tuple(s), gap)]
+def test_exact_against_brute_force(gap):
+    n, _ = check_exact(gap, 100, **LARGER)
+    assert n == 100
 
 
 @pytest.mark.parametrize("gap", [None, 1])
 @settings(max_examples=40, deadline=None, derandomize=True, database=None)
-@given(c=case(), frac=st.floats(0.05, 1.0))
+@given(c=closed_case(**LARGER), frac=st.floats(0.05, 1.0))
 def test_topk_is_head_of_full(gap, c, frac):
     db, ms, mn, mx = c
     full = mine_closed_sequences(db, ms, mn, mx, max_gap=gap, progress=False)
@@ -71,7 +59,7 @@ def test_prefixspan_superset_on_random_medium_dbs():
 
 
 @settings(max_examples=50, deadline=None, derandomize=True, database=None)
-@given(c=case())
+@given(c=closed_case(**LARGER))
 def test_gap_wider_than_sequences_is_bide(c):
     "With max_gap at least the longest sequence, the gap-constrained definition is BIDE's."
     db, ms, mn, mx = c

@@ -7,12 +7,12 @@ names, (d) decode, (e) padding/tensors, (f) save/load round trip, (g) a tiny dec
 import os, tempfile
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false'); os.environ.setdefault('HF_HUB_OFFLINE', '1')
 from collections import Counter
-import numpy as np, pytest, torch
+import pytest, torch
 from transformers import AutoTokenizer, PreTrainedTokenizerFast, LlamaConfig, LlamaForCausalLM
 from adapt_nb.data import load_rotten_tomatoes
 from adapt_nb.models import embedded_path
-from adapt_nb.tokenization import (tokenize_corpus, count_ngrams, select_sequences, TaskTokenizer, resize_token_embeddings,
-                                   compute_pplx)
+from adapt_nb.sequences import tokenize_corpus, count_ngrams, select_sequences, compute_pplx
+from adapt_nb.tokenization import TaskTokenizer, resize_token_embeddings, oracle_occurrences
 
 
 @pytest.fixture(scope='module')
@@ -33,11 +33,14 @@ def sentencepiece(texts):
     from tokenizers import SentencePieceUnigramTokenizer
     from tokenizers.processors import TemplateProcessing
     sp = SentencePieceUnigramTokenizer()
-    sp.train_from_iterator(texts, vocab_size=1500, special_tokens=['<unk>', '<pad>', '<s>', '</s>'], unk_token='<unk>', show_progress=False)
+    sp.train_from_iterator(texts, vocab_size=1500, special_tokens=['<unk>', '<pad>', '<s>', '</s>'], unk_token='<unk>',
+                           show_progress=False)
     backend = sp._tokenizer
+    ids = [(t, backend.token_to_id(t)) for t in ('<s>', '</s>')]
     backend.post_processor = TemplateProcessing(single='<s> $A </s>', pair='<s> $A </s> $B:1 </s>:1',
-                                                special_tokens=[('<s>', backend.token_to_id('<s>')), ('</s>', backend.token_to_id('</s>'))])
-    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token='<unk>', pad_token='<pad>', bos_token='<s>', eos_token='</s>')
+                                                special_tokens=ids)
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token='<unk>', pad_token='<pad>', bos_token='<s>',
+                                   eos_token='</s>')
 
 
 def ngram_patterns(db, n_min=2, n_max=4, min_support=3):
@@ -49,27 +52,12 @@ def ngram_patterns(db, n_min=2, n_max=4, min_support=3):
     return [(p, s) for p, s in sup.items() if s >= min_support]
 
 
-def oracle(tokens, seqs, max_gap):
-    "All embeddings by brute force; non-overlapping per sequence; (start, index) in order of start then index."
-    def ends(i, seq):
-        if len(seq) == 1: return [i]
-        hi = len(tokens) if max_gap is None else min(len(tokens), i + max_gap + 2)
-        return [e for q in range(i + 1, hi) if tokens[q] == seq[1] for e in ends(q, seq[1:])]
-    out, last = [], {}
-    for i in range(len(tokens)):
-        for p, s in enumerate(seqs):
-            if tokens[i] == s[0] and i > last.get(p, -1):
-                e = ends(i, s)
-                if e: out.append((i, p)); last[p] = min(e)
-    return sorted(out)
-
-
 @pytest.mark.parametrize('family', ['wordpiece', 'bytelevel_bpe', 'sentencepiece'])
 def test_task_tokenizer_families(family, texts):
     tok = {'wordpiece': minilm, 'bytelevel_bpe': smollm2, 'sentencepiece': lambda: sentencepiece(texts)}[family]()
     db = tokenize_corpus(tok, texts)
     counts = count_ngrams(db, len(tok))
-    sel = select_sequences(ngram_patterns(db), counts, budget=40, vocab_size=len(tok))
+    sel = select_sequences(ngram_patterns(db), counts, max_tokens=40, vocab_size=len(tok))
     assert 0 < len(sel) <= 40
     assert all(s.pplx == pytest.approx(compute_pplx(s.items, counts)) for s in sel.sequences)
     sample = texts[:150]
@@ -83,7 +71,7 @@ def test_task_tokenizer_families(family, texts):
         for b, row in zip(base, got):
             assert [i for i in row if i < tt.n_base] == b                       # originals kept, in order
             content = [i for i in b if i not in special]
-            want = oracle(content, seqs, g)
+            want = [(i, p) for i, p, _ in oracle_occurrences(content, seqs, g)]
             exp = []                                                             # expected stream from the oracle
             for i, t in enumerate(content): exp += [tt.n_base + p for s, p in want if s == i] + [t]
             assert [i for i in row if i not in special] == exp
@@ -115,7 +103,8 @@ def test_task_tokenizer_families(family, texts):
 
 
 def test_bytelevel_leading_space():
-    "With byte-level BPE a word mid-sentence (`Ġcancer`) and at the start (`cancer`) are different tokens: a sequence mined mid-sentence matches mid-sentence only."
+    """With byte-level BPE a word mid-sentence (`Ġcancer`) and at the start (`cancer`) are different tokens: a sequence
+    mined mid-sentence matches mid-sentence only."""
     tok = smollm2()
     seq = tuple(tok(' cancer predisposition', add_special_tokens=False)['input_ids'])
     tt = TaskTokenizer(tok, [seq], max_gap=0)

