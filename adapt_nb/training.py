@@ -4,43 +4,34 @@
 
 # %% ../nbs/08_training.ipynb #73b2d1d5
 from __future__ import annotations
-import json, math, os, re, shutil, tempfile, time, warnings
+import json, os, re, shutil, tempfile, time, warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import numpy as np, torch
 import torch.nn.functional as F
 from torch import nn
-from fastcore.basics import patch, store_attr
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
-from fastai.learner import Learner, Callback
+from fastai.learner import Callback
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy, F1Score
 from fastai.optimizer import Adam
-from fastai.callback.schedule import *   # fit_one_cycle, lr_find
+from fastai.callback.schedule import Learner   # this import also patches fit_one_cycle and lr_find onto Learner
 from fastai.callback.tracker import SaveModelCallback
+from fastai.torch_core import set_seed
 from .data import TaskData, load_rotten_tomatoes
-from .models import load_classifier
-from .bide import mine_closed_sequences
-from .tokenization import TaskTokenizer, tokenize_corpus, count_ngrams, select_sequences, resize_token_embeddings
+from .models import load_classifier, record_size, count_params
+from .sequences import select_task_sequences
+from .tokenization import TaskTokenizer, resize_token_embeddings
 from .sensitivity import sensitivity_batches, module_sensitivity, sensitivity_scores, select_modules, ModuleSelection
+from .config import AdaptConfig, check_bs, check_max_length
 
 # %% auto #0
-__all__ = ['task_tokenizer_for', 'encode_texts', 'pad_batch', 'LengthGroupedDL', 'task_dataloaders', 'HFClassifier', 'hf_model',
+__all__ = ['RECORD_KEYS', 'encode_texts', 'pad_batch', 'LengthGroupedDL', 'task_dataloaders', 'HFClassifier', 'hf_model',
            'macro_f1', 'classifier_learner', 'TaskRowsEmbedding', 'SparseFinetune', 'TrackCosts', 'measure_costs',
-           'predict_logits', 'AdaptedClassifier', 'evaluate', 'AdaptResult', 'adapt', 'load_adapted', 'cpu_distrib_ctx']
-
-# %% ../nbs/08_training.ipynb #9ae1d711
-def task_tokenizer_for(task:TaskData, tokenizer, min_support=5, min_len:int=3, max_len:int=20, max_gap:int=None,
-                       token_budget:int=None, progress:bool=False)->TaskTokenizer:
-    "Alg. 1 on the train split: mine closed sequences (BIDE), keep the lowest-perplexity frequent ones, wrap the tokenizer (Alg. 2)."
-    texts = task.train['text'].tolist() + (task.train['text_pair'].tolist() if task.has_pair else [])
-    db = tokenize_corpus(tokenizer, texts)
-    patterns = mine_closed_sequences(db, min_support=min_support, min_len=min_len, max_len=max_len, max_gap=max_gap, progress=progress)
-    if not patterns: raise ValueError(f"no closed sequence with support >= {min_support} and length >= {min_len} in the train split: "
-                                      "lower min_support/min_len, or run with task_tokens=False")
-    sel = select_sequences(patterns, count_ngrams(db, len(tokenizer)), budget=token_budget, vocab_size=len(tokenizer), max_gap=max_gap)
-    return TaskTokenizer(tokenizer, sel)
+           'predict_logits', 'AdaptedClassifier', 'majority_macro_f1', 'evaluate', 'AdaptResult', 'add_task_tokens',
+           'select_trainable', 'fit', 'score_run', 'run_info', 'save_run', 'prepare_task', 'adapt', 'load_adapted',
+           'cpu_distrib_ctx']
 
 # %% ../nbs/08_training.ipynb #fe40f99c
 def encode_texts(tokenizer,              # a Hugging Face tokenizer or a `TaskTokenizer`
@@ -60,7 +51,7 @@ def encode_texts(tokenizer,              # a Hugging Face tokenizer or a `TaskTo
         if empty: raise ValueError(f"{name}[{empty[0]}] is empty: every input needs some text")
     if text_pairs is not None and len(list(text_pairs)) != len(texts):
         raise ValueError(f"text_pairs has {len(list(text_pairs))} items but texts has {len(texts)}")
-    if not isinstance(max_length, int) or max_length < 4: raise ValueError(f"max_length={max_length!r}: give an int >= 4")
+    check_max_length(max_length)
     kw = dict(truncation=True, max_length=max_length)
     enc = tokenizer(texts, list(text_pairs), **kw) if text_pairs is not None else tokenizer(texts, **kw)
     tti = enc['token_type_ids'] if 'token_type_ids' in enc else [None] * len(texts)
@@ -73,7 +64,8 @@ def pad_batch(items,                 # (input_ids, token_type_ids or None) pairs
              )->dict:                # input_ids, attention_mask (and token_type_ids) as (n, longest) long tensors
     "Dynamic padding: pad a list of encoded inputs to the longest one."
     n, L = len(items), max(len(ids) for ids, _ in items)
-    out = {'input_ids': torch.full((n, L), int(pad_id), dtype=torch.long), 'attention_mask': torch.zeros(n, L, dtype=torch.long)}
+    out = {'input_ids': torch.full((n, L), int(pad_id), dtype=torch.long),
+           'attention_mask': torch.zeros(n, L, dtype=torch.long)}
     tti = items[0][1] is not None
     if tti: out['token_type_ids'] = torch.zeros(n, L, dtype=torch.long)
     for i, (ids, tt) in enumerate(items):
@@ -96,7 +88,8 @@ class LengthGroupedDL(DataLoader):
         self.lengths = np.array([len(x[0]) for x, _ in dataset], dtype=np.int64)
     def get_idxs(self):
         idxs = np.arange(self.n)
-        if not self.shuffle: return idxs[np.argsort(-self.lengths, kind='stable')].tolist()   # longest first: no surprises later
+        if not self.shuffle:
+            return idxs[np.argsort(-self.lengths, kind='stable')].tolist()   # longest first: no surprises later
         idxs = np.array(self.shuffle_fn(idxs.tolist()))
         w = self.bs * self.group
         chunks = [c[np.argsort(-self.lengths[c], kind='stable')] for c in np.split(idxs, range(w, len(idxs), w))]
@@ -113,19 +106,21 @@ def task_dataloaders(task:TaskData,       # the classification task
                      bs:int=32,           # batch size
                      max_length:int=64,   # truncation length in tokens (after task tokens are inserted)
                      seed:int=0,          # seed of the shuffling
-                     valid:str='valid',   # split used for validation ('valid' or 'test'; 'test' if there is no valid split)
+                     valid:str='valid',   # split used for validation: 'valid' or 'test' ('test' if there is no valid)
                      device=None,         # where batches go (default: CPU)
-                    )->DataLoaders:       # train + valid `LengthGroupedDL`s; `.tokenizer`, `.max_length`, `.label_names` attached
+                    )->DataLoaders:       # `LengthGroupedDL`s, with `.tokenizer`, `.max_length`, `.label_names`
     "fastai `DataLoaders` of a `TaskData`: tokenized once, length-grouped shuffled batches, dynamic padding."
-    if not isinstance(task, TaskData): raise TypeError(f"task must be a TaskData (see adapt_nb.data), got {type(task).__name__}")
+    if not isinstance(task, TaskData):
+        raise TypeError(f"task must be a TaskData (see adapt_nb.data), got {type(task).__name__}")
     if valid not in ('valid', 'test'): raise ValueError(f"valid={valid!r}: use 'valid' or 'test'")
-    if not isinstance(bs, int) or bs < 1: raise ValueError(f"bs={bs!r}: give a positive int")
+    check_bs(bs)
     vdf = task.valid if valid == 'valid' and task.valid is not None else task.test
     pad = tokenizer.pad_token_id
     if pad is None: raise ValueError("the tokenizer has no pad token: set tokenizer.pad_token (e.g. to its eos token)")
     left = getattr(tokenizer, 'padding_side', 'right') == 'left'
     def items(df):
-        enc = encode_texts(tokenizer, df['text'].tolist(), df['text_pair'].tolist() if 'text_pair' in df.columns else None, max_length)
+        pairs = df['text_pair'].tolist() if 'text_pair' in df.columns else None
+        enc = encode_texts(tokenizer, df['text'].tolist(), pairs, max_length)
         return list(zip(enc, df['label'].astype(int).tolist()))
     trn = LengthGroupedDL(items(task.train), pad, left, bs=bs, shuffle=True, drop_last=False, device=device)
     trn.rng.seed(seed)
@@ -172,16 +167,18 @@ def classifier_learner(model:nn.Module,  # a Hugging Face sequence classifier (o
                        **kwargs)->Learner: # passed to `Learner`
     "A fastai `Learner` for a Hugging Face sequence classifier: cross-entropy on the logits, Adam, accuracy + macro-F1."
     if not isinstance(model, nn.Module): raise TypeError(f"model must be a torch module, got {type(model).__name__}")
-    if not isinstance(dls, DataLoaders): raise TypeError(f"dls must be fastai DataLoaders (see task_dataloaders), got {type(dls).__name__}")
+    if not isinstance(dls, DataLoaders):
+        raise TypeError(f"dls must be fastai DataLoaders (see task_dataloaders), got {type(dls).__name__}")
     m = model if isinstance(model, HFClassifier) else HFClassifier(model)
     if dls.device is not None: m.to(dls.device)
     if metrics is None: metrics = [accuracy, F1Score(average='macro')]
-    learn = Learner(dls, m, loss_func=CrossEntropyLossFlat(), opt_func=Adam, lr=lr, wd=wd, metrics=metrics, cbs=cbs, **kwargs)
+    learn = Learner(dls, m, loss_func=CrossEntropyLossFlat(), opt_func=Adam, lr=lr, wd=wd, metrics=metrics, cbs=cbs,
+                    **kwargs)
     return learn
 
 # %% ../nbs/08_training.ipynb #9d82bb72
 class TaskRowsEmbedding(nn.Module):
-    "An input embedding split in two: the original matrix (frozen) and the new token rows as their own trainable parameter."
+    "An input embedding split in two: the original matrix (frozen) and the new token rows as their own parameter."
     def __init__(self, emb:nn.Embedding, # the model's input embedding (already resized for the new tokens)
                  rows,                    # ids of the rows that train (the new task tokens)
                 ):
@@ -189,7 +186,8 @@ class TaskRowsEmbedding(nn.Module):
         rows = sorted({int(r) for r in rows})
         if not rows: raise ValueError("rows is empty: give the ids of the new token rows")
         if rows[0] < 0 or rows[-1] >= emb.num_embeddings:
-            raise ValueError(f"rows must lie in 0..{emb.num_embeddings - 1}: resize the embedding for the new tokens first")
+            raise ValueError(f"rows must lie in 0..{emb.num_embeddings - 1}: resize the embedding for the new tokens "
+                             "first")
         self.base = emb
         emb.weight.requires_grad_(False)
         r = torch.tensor(rows, dtype=torch.long, device=emb.weight.device)
@@ -202,7 +200,8 @@ class TaskRowsEmbedding(nn.Module):
     padding_idx = property(lambda self: self.base.padding_idx)
     def forward(self, ids):
         j = self.index[ids]
-        return torch.where((j >= 0)[..., None], F.embedding(j.clamp(min=0), self.new).to(self.base.weight.dtype), self.base(ids))
+        new = F.embedding(j.clamp(min=0), self.new).to(self.base.weight.dtype)
+        return torch.where((j >= 0)[..., None], new, self.base(ids))
     def merged(self)->nn.Embedding:
         "The original embedding module with the trained rows written back."
         with torch.no_grad(): self.base.weight[self.rows] = self.new.detach().to(self.base.weight.dtype)
@@ -217,28 +216,33 @@ class SparseFinetune(Callback):
                  new_token_ids=None,  # or: rows of the input embedding to train (the new task tokens)
                 ):
         if selection is not None:
-            if not isinstance(selection, ModuleSelection): raise TypeError(f"selection must be a ModuleSelection (see select_modules), got {type(selection).__name__}")
+            if not isinstance(selection, ModuleSelection):
+                raise TypeError(f"selection must be a ModuleSelection (see select_modules), got "
+                                f"{type(selection).__name__}")
             if not selection.modules:
-                raise ValueError(f"no module selected: with budget={selection.budget} only the head (and new token rows) fit; "
-                                 "raise the budget (e.g. 0.1) or pass modules= explicitly")
+                raise ValueError(f"no module selected: with budget={selection.budget} only the head (and new token "
+                                 "rows) fit; raise the budget (e.g. 0.1) or pass modules= explicitly")
             modules, new_token_ids = selection.leaves, selection.new_token_ids
         if isinstance(modules, str): raise TypeError("modules must be a list of module names, not one string")
         self.modules, self.rows = list(modules or []), sorted({int(i) for i in (new_token_ids or ())})
-        if not self.modules and not self.rows: raise ValueError("nothing to train: give a selection, modules= or new_token_ids=")
+        if not self.modules and not self.rows:
+            raise ValueError("nothing to train: give a selection, modules= or new_token_ids=")
 
     def setup(self, model:nn.Module)->list: # the trainable parameters
         "Freeze `model` except the chosen modules and new rows (splitting the embedding); idempotent."
         m = hf_model(model)
         mods = dict(m.named_modules())
         missing = [n for n in self.modules if n not in mods]
-        if missing: raise ValueError(f"modules {missing[:3]} are not in the model: use names from model.named_modules()")
+        if missing:
+            raise ValueError(f"modules {missing[:3]} are not in the model: use names from model.named_modules()")
         for p in m.parameters(): p.requires_grad_(False)
         train = {id(p): p for n in self.modules for p in mods[n].parameters()}
         emb = m.get_input_embeddings()
         if isinstance(emb, TaskRowsEmbedding): emb.new.requires_grad_(True); train[id(emb.new)] = emb.new
         elif self.rows and id(emb.weight) not in train:
             if isinstance(model, nn.parallel.DistributedDataParallel):
-                raise RuntimeError("SparseFinetune must split the embedding before DDP wraps the model: pass it in the Learner's cbs")
+                raise RuntimeError("SparseFinetune must split the embedding before DDP wraps the model: pass it in "
+                                   "the Learner's cbs")
             split = TaskRowsEmbedding(emb, self.rows)
             m.set_input_embeddings(split); train[id(split.new)] = split.new
         for p in train.values(): p.requires_grad_(True)
@@ -264,7 +268,7 @@ class SparseFinetune(Callback):
 
 # %% ../nbs/08_training.ipynb #225b17b9
 def _rss_peak_reset()->bool:
-    "Reset the kernel's resident-set high-water mark of this process (Linux /proc/self/clear_refs); False where unsupported."
+    "Reset the resident-set high-water mark of this process (Linux /proc/self/clear_refs); False where unsupported."
     try:
         with open('/proc/self/clear_refs', 'w') as f: f.write('5')
         return True
@@ -307,9 +311,9 @@ def _flops_of(fn)->int:
     return fc.get_total_flops()
 
 def measure_costs(learn:Learner,       # a Learner (with `SparseFinetune` for AdaPT, without for E2E)
-                  n_batches:int=None,   # count this many training batches and scale by tokens (None: the whole epoch, exact)
-                 )->dict:               # flops_per_epoch (train), infer_flops_per_epoch, trainable share, + what `TrackCosts` recorded
-    "FLOPs of one training epoch (forward + backward with the learner's trainable set, no update) by `torch.utils.flop_counter`."
+                  n_batches:int=None,   # count this many training batches, scaled by tokens (None: the whole epoch)
+                 )->dict:               # flops_per_epoch (train), infer_flops_per_epoch, trainable share, more
+    "FLOPs of one training epoch (forward + backward with the learner's trainable set) by `torch.utils.flop_counter`."
     model, dl = learn.model, learn.dls.train
     was_split = isinstance(hf_model(model).get_input_embeddings(), TaskRowsEmbedding)
     for cb in learn.cbs:
@@ -330,7 +334,8 @@ def measure_costs(learn:Learner,       # a Learner (with `SparseFinetune` for Ad
     finally:
         model.train(was)
         emb = hf_model(model).get_input_embeddings()
-        if isinstance(emb, TaskRowsEmbedding) and not was_split: hf_model(model).set_input_embeddings(emb.merged())  # as we found it
+        if isinstance(emb, TaskRowsEmbedding) and not was_split:
+            hf_model(model).set_input_embeddings(emb.merged())  # as we found it
     scale = total_tok / max(seen_tok, 1)
     m = hf_model(model)
     emb = m.get_input_embeddings()
@@ -371,7 +376,8 @@ def predict_logits(model:nn.Module,   # HF classifier, `HFClassifier` or `Learne
 class AdaptedClassifier:
     "A trained classifier with its (task) tokenizer: `predict` labels or `predict_proba` for raw texts."
     def __init__(self, model, tokenizer, label_names, max_length:int=64, config:dict=None):
-        self.model, self.tokenizer, self.label_names, self.max_length, self.config = model, tokenizer, list(label_names), max_length, config or {}
+        self.model, self.tokenizer, self.label_names = model, tokenizer, list(label_names)
+        self.max_length, self.config = max_length, config
     def logits(self, texts, text_pairs=None, bs:int=64)->np.ndarray:
         "Raw logits, (n, num_labels)."
         return predict_logits(self.model, self.tokenizer, texts, text_pairs, bs, self.max_length)
@@ -381,9 +387,18 @@ class AdaptedClassifier:
     def predict(self, texts, text_pairs=None, bs:int=64)->list:
         "Predicted class names for a list of texts."
         return [self.label_names[i] for i in self.logits(texts, text_pairs, bs).argmax(1)]
-    def __repr__(self): return f"AdaptedClassifier({type(self.model).__name__}, {len(self.tokenizer):,} tokens, labels={self.label_names})"
+    def __repr__(self):
+        return (f"AdaptedClassifier({type(self.model).__name__}, {len(self.tokenizer):,} tokens, "
+                f"labels={self.label_names})")
 
 # %% ../nbs/08_training.ipynb #1b2e7f92
+def majority_macro_f1(task:TaskData, # the task: its training labels give the majority class
+                      y, # the true class ids of the split being scored
+                     )->float:
+    "Macro-F1 of always answering the most frequent training class: the floor every method must clear."
+    y = np.asarray(y)
+    return macro_f1(np.full_like(y, task.train['label'].value_counts().idxmax()), y, task.num_labels)
+
 def evaluate(learn_or_model,        # a `Learner`, an `AdaptedClassifier`, or a HF classifier (then give `tokenizer`)
              task:TaskData,          # the task
              split:str='test',       # 'train', 'valid' or 'test'
@@ -391,7 +406,7 @@ def evaluate(learn_or_model,        # a `Learner`, an `AdaptedClassifier`, or a 
              bs:int=64,              # batch size
              max_length:int=None,    # default: the learner's / adapted classifier's, else 64
             )->dict:                 # macro_f1, accuracy, n, majority_macro_f1, infer_s
-    "Macro-F1 (the paper's metric) and accuracy of a classifier on one split of `task`, with the majority-class baseline."
+    "Macro-F1 (the paper's metric) and accuracy of a classifier on one split of `task`, next to the majority class."
     if not isinstance(task, TaskData): raise TypeError(f"task must be a TaskData, got {type(task).__name__}")
     df = task.splits.get(split)
     if df is None: raise ValueError(f"split={split!r}: the task has splits {list(task.splits)}")
@@ -402,20 +417,20 @@ def evaluate(learn_or_model,        # a `Learner`, an `AdaptedClassifier`, or a 
         tokenizer, max_length, src = tokenizer or src.tokenizer, max_length or src.max_length, src.model
     if tokenizer is None: raise ValueError("tokenizer: give the tokenizer the model was trained with")
     t0 = time.perf_counter()
-    logits = predict_logits(src, tokenizer, df['text'].tolist(), df['text_pair'].tolist() if 'text_pair' in df.columns else None,
-                            bs, max_length or 64)
+    pairs = df['text_pair'].tolist() if 'text_pair' in df.columns else None
+    logits = predict_logits(src, tokenizer, df['text'].tolist(), pairs, bs, max_length or 64)
     infer_s = time.perf_counter() - t0
     y, p = df['label'].to_numpy(), logits.argmax(1)
-    maj = np.full_like(y, task.train['label'].value_counts().idxmax())
     return dict(split=split, n=len(y), macro_f1=macro_f1(p, y, task.num_labels), accuracy=float((p == y).mean()),
-                majority_macro_f1=macro_f1(maj, y, task.num_labels), infer_s=infer_s)
+                majority_macro_f1=majority_macro_f1(task, y), infer_s=infer_s)
 
 # %% ../nbs/08_training.ipynb #9382dfd5
 def _write_json(path, obj):
     "Write JSON atomically (temp file + rename): no half-written file on failure."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.tmp')
-    with os.fdopen(fd, 'w', encoding='utf-8') as f: json.dump(obj, f, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o))
+    with os.fdopen(fd, 'w', encoding='utf-8') as f:
+        json.dump(obj, f, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o))
     os.replace(tmp, path)
 
 @contextmanager
@@ -436,172 +451,245 @@ def _last_checkpoint(d)->int:
     return max(ks, default=-1)
 
 # %% ../nbs/08_training.ipynb #6108702e
+RECORD_KEYS = ('method', 'task', 'model', 'task_tokens', 'budget', 'seed', 'lr', 'epochs', 'n_train', 'n_test',
+               'macro_f1', 'accuracy', 'n', 'majority_macro_f1', 'unparseable', 'trainable', 'total', 'share',
+               'flops_per_epoch', 'infer_flops_per_epoch', 'peak_mem_bytes', 'train_s', 'infer_s')
+
 class AdaptResult:
-    "What `adapt` returns: test/valid metrics, costs, the selection, the output paths, and the learner."
+    "What `adapt` (and `run_method`) returns: metrics, costs, settings, selection, output directory, learner."
     def __init__(self, **kw): self.__dict__.update(kw)
     def __repr__(self):
-        t = self.metrics
-        return (f"AdaptResult({self.config['method']}: test macro-F1 {t['macro_f1']:.3f} (majority {t['majority_macro_f1']:.3f}), "
-                f"accuracy {t['accuracy']:.3f}, n={t['n']}; trained {self.costs.get('trainable_share', float('nan')):.1%} of parameters"
-                + (f"; saved to {self.out_dir.name!r}" if self.out_dir else '') + ')')
-
-def _check_args(budget, epochs, lr, bs, max_length):
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)): raise TypeError(f"budget must be a number in (0, 1], got {budget!r}")
-    if not 0 < budget <= 1: raise ValueError(f"budget={budget}: give the share of parameters to train, in (0, 1] (the paper uses 0.05-0.2)")
-    if not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs={epochs!r}: give an int >= 1")
-    if not lr > 0: raise ValueError(f"lr={lr!r}: give a positive learning rate")
-    if not isinstance(bs, int) or bs < 1: raise ValueError(f"bs={bs!r}: give a positive int")
-    if not isinstance(max_length, int) or max_length < 4: raise ValueError(f"max_length={max_length!r}: give an int >= 4")
+        t, share = self.metrics, self.costs.get('trainable_share', float('nan'))
+        saved = f"; saved to {self.out_dir.name!r}" if getattr(self, 'out_dir', None) else ''
+        return (f"AdaptResult({self.method}: test macro-F1 {t['macro_f1']:.3f} "
+                f"(majority {t['majority_macro_f1']:.3f}), "
+                f"accuracy {t['accuracy']:.3f}, n={t['n']}; trained {share:.1%} of parameters{saved})")
+    def record(self)->dict:
+        "One flat row of a results table, with the same keys (`RECORD_KEYS`) for every method."
+        c, t, cfg = self.costs, self.metrics, self.config
+        row = dict(method=self.method, task=self.task, model=str(getattr(self, 'model', cfg.model)),
+                   task_tokens=cfg.task_tokens, budget=cfg.budget, seed=cfg.seed, lr=self.lr, epochs=cfg.epochs,
+                   n_train=self.n_examples['train'], n_test=self.n_examples['test'],
+                   unparseable=t.get('unparseable', 0),
+                   trainable=c.get('n_trainable'), total=c.get('n_params'), share=c.get('trainable_share'),
+                   **{k: t[k] for k in ('macro_f1', 'accuracy', 'n', 'majority_macro_f1')})
+        return {k: row.get(k, c.get(k)) for k in RECORD_KEYS}
 
 # %% ../nbs/08_training.ipynb #4c8d784b
-def adapt(task:TaskData=None,     # the task; default: the embedded Rotten Tomatoes task
-          model='minilm',          # short name, checkpoint dir or hub id (`load_classifier`)
-          budget:float=0.1,        # share of ALL parameters to train: selected modules + head + new token rows
-          epochs:int=2,            # training epochs (one-cycle schedule)
-          lr:float=3e-4,           # peak learning rate
-          bs:int=32,               # batch size
-          max_length:int=64,       # truncation length in tokens (task tokens included)
-          n_train:int=None,        # subsample the train split to this many examples (None: all)
-          n_eval:int=None,         # subsample valid and test (None: all)
-          sparse:bool=True,        # False: end-to-end finetuning of all parameters (the E2E baseline)
-          task_tokens:bool=True,   # False: keep the model's tokenizer (no mining)
-          min_support=5,           # BIDE minimum support (count, or fraction of the train split)
-          min_len:int=3, max_len:int=20, # pattern lengths (paper: 3-20)
-          max_gap:int=None,        # gap constraint for mining and matching (None: any gap, as the paper)
-          token_budget:int=None,   # most task tokens (default: 10% of the vocabulary, as the paper)
-          init:str='random',       # new-row init: 'random' (paper) or 'mean' of the constituent tokens
-          n_sens:int=256,          # examples scored for module sensitivity
-          beta:float=0.1,          # weight of the gradient norm in S = I + beta*G (eq. 6)
-          normalize:str='rank',    # how I and G are put on one scale before eq. 6 (see `sensitivity_scores`)
-          out_dir=None,            # save model, tokenizer, config, metrics (and per-epoch checkpoints) here
-          resume:bool=False,       # continue an interrupted run in `out_dir` from its last saved epoch
-          keep_checkpoints:bool=False, # keep the per-epoch checkpoints after a finished run (they only serve `resume`)
-          count_flops:int=8,       # training batches whose FLOPs are counted (scaled to the epoch); 0: skip
-          seed:int=0,              # seed of the sample, the init, the shuffling
-          cbs=None,                # extra fastai callbacks for the fit
-          progress:bool=True,      # progress bars and messages
-          log=print,               # where messages go
-         )->AdaptResult:
-    "The whole AdaPT pipeline: mine, select, extend tokenizer and embeddings, score sensitivity, fit sparsely, evaluate, save."
-    from fastai.torch_core import set_seed
-    _check_args(budget, epochs, lr, bs, max_length)
-    cbs_extra = [] if cbs is None else (list(cbs) if isinstance(cbs, (list, tuple)) else [cbs])
-    if resume and out_dir is None: raise ValueError("resume=True needs out_dir: the directory of the interrupted run")
-    say = log if progress else (lambda *a, **k: None)
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None and out.exists() and not out.is_dir(): raise ValueError(f"out_dir={str(out)!r} is a file: give a directory")
-    cfg = dict(method=('adapt' if sparse else 'e2e') + ('' if task_tokens else '-no-task-tokens'), model=str(model), budget=budget,
-               epochs=epochs, lr=lr, bs=bs, max_length=max_length, n_train=n_train, n_eval=n_eval, sparse=sparse,
-               task_tokens=task_tokens, min_support=min_support, min_len=min_len, max_len=max_len, max_gap=max_gap,
-               token_budget=token_budget, init=init, n_sens=n_sens, beta=beta, normalize=normalize, seed=seed)
-    if resume:
-        old = json.loads((out/'adapt_config.json').read_text()) if (out/'adapt_config.json').exists() else None
-        if old is None: raise FileNotFoundError(f"{out}/adapt_config.json not found: nothing to resume there")
-        diff = {k: (old.get(k), v) for k, v in cfg.items() if k != 'epochs' and old.get(k) != v}
-        if diff: raise ValueError(f"resume: the settings differ from the interrupted run's: {diff}")
-    set_seed(seed)
-    if task is None: task = load_rotten_tomatoes(seed=0)
-    if n_train or n_eval: task = task.subsample(n_train=n_train, n_valid=n_eval, n_test=n_eval, seed=seed)
-    cfg.update(task=task.name, label_names=list(task.label_names), n_examples={k: len(v) for k, v in task.splits.items()})
-    say(f"[adapt] {task}")
-    t0, c0 = time.perf_counter(), time.process_time()
-    clf, tok = load_classifier(model, num_labels=task.num_labels, label_names=task.label_names)
-    timings = {}
-    # 1. task tokens (Alg. 1 + 2)
-    if task_tokens:
-        t = time.perf_counter()
-        if resume and (out/'tokenizer'/'task_tokens.json').exists(): tok = TaskTokenizer.from_pretrained(out/'tokenizer')
-        else: tok = task_tokenizer_for(task, tok, min_support, min_len, max_len, max_gap, token_budget, progress)
-        resize_token_embeddings(clf, tok, init=init, seed=seed)
-        timings['task_tokens_s'] = time.perf_counter() - t
-        say(f"[adapt] {tok.n_task:,} task tokens added ({timings['task_tokens_s']:.0f} s), e.g. {tok.names[:3]}")
-    new_ids = tok.task_ids if task_tokens else []
-    # 2. module selection (eq. 3-6)
-    cbs, selection = [TrackCosts()], None
-    if sparse:
-        t = time.perf_counter()
-        if resume and (out/'selection.json').exists():
-            s = json.loads((out/'selection.json').read_text()); sf = SparseFinetune(modules=s['leaves'], new_token_ids=s['new_token_ids'])
-            selection = s
-        else:
-            batches = sensitivity_batches(tok, task.train['text'], task.train['label'], bs=bs, max_length=max_length, n_samples=n_sens, seed=seed)
-            scores = sensitivity_scores(module_sensitivity(clf, batches, progress=progress), beta=beta, normalize=normalize)
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore')
-                sel = select_modules(scores, budget, new_token_ids=new_ids)
-            sf = SparseFinetune(sel)   # raises if no module fits the budget
-            selection = dict(modules=sel.modules, head=sel.head, leaves=sel.leaves, new_token_ids=sel.new_token_ids,
-                             n_trainable=sel.n_trainable, n_total=sel.n_total, share=sel.share, budget=budget)
-        timings['selection_s'] = time.perf_counter() - t
-        say(f"[adapt] {len(selection['modules'])} modules selected + head + {len(new_ids)} new rows = "
-            f"{selection['share']:.1%} of parameters ({timings['selection_s']:.0f} s): {selection['modules'][:4]}...")
-        cbs.insert(0, sf)
-    if out is not None:   # what a resumed run needs, before training starts
-        _write_json(out/'adapt_config.json', cfg)
-        if not (resume and (out/'tokenizer').exists()):
-            with _atomic_dir(out/'tokenizer') as d: tok.save_pretrained(d)
-        if selection is not None: _write_json(out/'selection.json', selection)
-    # 3. training
-    dls = task_dataloaders(task, tok, bs=bs, max_length=max_length, seed=seed)
-    learn = classifier_learner(clf, dls, lr=lr, cbs=cbs + list(cbs_extra))
-    if not progress: learn.remove_cbs([cb for cb in learn.cbs if type(cb).__name__ == 'ProgressCallback'])
-    start = 0
-    if out is not None:
-        learn.path, learn.model_dir = out, 'checkpoints'
-        learn.add_cb(SaveModelCallback(fname='epoch', every_epoch=True, with_opt=True))
-        if resume:
-            last = _last_checkpoint(out/'checkpoints')
-            if last >= 0:
-                learn.load(f'epoch_{last}', with_opt=True, weights_only=False); start = last + 1
-                say(f"[adapt] resuming after epoch {last} (checkpoints/epoch_{last}.pth)")
-    costs = {}
-    if count_flops:
-        costs.update(measure_costs(learn, n_batches=count_flops))
-    if start < epochs:
-        with (nullcontext() if progress else learn.no_logging()): learn.fit_one_cycle(epochs, lr, start_epoch=start)
+def add_task_tokens(model:nn.Module, # the classifier; its embedding grows by one row per task token
+                    tokenizer, # the model's fast tokenizer
+                    task:TaskData, # the task: Alg. 1 runs on its train split
+                    config=None, # an `AdaptConfig` (or what `AdaptConfig.of` takes); None: the defaults
+                    **overrides)->TaskTokenizer: # settings that replace those of `config`
+    "Step 1 (Alg. 1-2): a task tokenizer from the training texts, and the model's embedding grown for its new tokens."
+    cfg = AdaptConfig.of(config, **overrides)
+    texts = task.train['text'].tolist() + (task.train['text_pair'].tolist() if task.has_pair else [])
+    tt = TaskTokenizer.from_texts(tokenizer, texts, **cfg.kwargs_for(select_task_sequences))
+    resize_token_embeddings(model, tt, **cfg.kwargs_for(resize_token_embeddings))
+    return tt
+
+def select_trainable(model:nn.Module, # the classifier (embedding already grown for the task tokens)
+                     tokenizer, # its (task) tokenizer
+                     task:TaskData, # the task: sensitivity is scored on its train split
+                     config=None, # an `AdaptConfig` (or what `AdaptConfig.of` takes); None: the defaults
+                     **overrides)->ModuleSelection: # settings that replace those of `config`
+    "Step 2 (eq. 3-6): score every module on `n_sens` training examples, select greedily within the budget."
+    cfg = AdaptConfig.of(config, **overrides)
+    new_ids = tokenizer.task_ids if isinstance(tokenizer, TaskTokenizer) else []
+    batches = sensitivity_batches(tokenizer, task.train['text'], task.train['label'], bs=cfg.bs,
+                                  max_length=cfg.max_length, n_samples=cfg.n_sens, seed=cfg.seed)
+    sens = module_sensitivity(model, batches, progress=cfg.progress)
+    scores = sensitivity_scores(sens, beta=cfg.beta, normalize=cfg.normalize)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')        # "head alone above budget": SparseFinetune says it better
+        return select_modules(scores, cfg.budget, new_token_ids=new_ids)
+
+def _selection_dict(sel:ModuleSelection)->dict:
+    "What `save_run` writes to selection.json (and resume reads back)."
+    return dict(modules=sel.modules, head=sel.head, leaves=sel.leaves, new_token_ids=sel.new_token_ids,
+                n_trainable=sel.n_trainable, n_total=sel.n_total, share=sel.share, budget=sel.budget)
+
+# %% ../nbs/08_training.ipynb #e94e5bb7
+def _checkpointing(learn:Learner, out:Path|None, resume:bool, say)->int:
+    "Save every epoch to `out/checkpoints`; on resume, load the last one. Returns the epoch to start from."
+    if out is None: return 0
+    learn.path, learn.model_dir = out, 'checkpoints'
+    learn.add_cb(SaveModelCallback(fname='epoch', every_epoch=True, with_opt=True))
+    last = _last_checkpoint(out/'checkpoints') if resume else -1
+    if last < 0: return 0
+    learn.load(f'epoch_{last}', with_opt=True, weights_only=False)
+    say(f"[adapt] resuming after epoch {last} (checkpoints/epoch_{last}.pth)")
+    return last + 1
+
+def fit(model:nn.Module, # the classifier (or a PEFT wrapper of it)
+        tokenizer, # its (task) tokenizer
+        task:TaskData, # the task
+        config=None, # an `AdaptConfig` (or what `AdaptConfig.of` takes); None: the defaults
+        method:str='adapt', # the method's name: picks the default learning rate (`DEFAULT_LR`)
+        cbs=(), # the method's callbacks (e.g. `SparseFinetune`) and any extra ones
+        out_dir=None, # checkpoint each epoch here (resume from the last one when `config.resume`)
+        say=print, # where messages go
+       )->tuple: # (the fitted `Learner`, costs: trainable counts, FLOPs, time, memory)
+    "Step 3: the learner, FLOPs of a few real training steps, then the one-cycle fit (from a checkpoint on resume)."
+    cfg = AdaptConfig.of(config)
+    dls = task_dataloaders(task, tokenizer, bs=cfg.bs, max_length=cfg.max_length, seed=cfg.seed)
+    lr = cfg.lr_for(method)
+    learn = classifier_learner(model, dls, lr=lr, cbs=list(cbs) + [TrackCosts()])
+    if not cfg.progress: learn.remove_cbs([cb for cb in learn.cbs if type(cb).__name__ == 'ProgressCallback'])
+    start = _checkpointing(learn, None if out_dir is None else Path(out_dir), cfg.resume, say)
+    costs = measure_costs(learn, n_batches=cfg.count_flops) if cfg.count_flops else {}
+    n = count_params(hf_model(learn))          # while the new rows are still their own parameter
+    costs.update(n_trainable=n['trainable'], n_params=n['total'], trainable_share=n['share'])
+    if start < cfg.epochs:
+        with (nullcontext() if cfg.progress else learn.no_logging()):
+            learn.fit_one_cycle(cfg.epochs, lr, start_epoch=start)
     costs.update(getattr(learn, 'costs', {}))
-    # 4. evaluation
+    learn.lr_max, learn.start_epoch = lr, start
+    return learn, costs
+
+def score_run(learn:Learner, # a fitted learner (from `fit`)
+              task:TaskData, # the task
+             )->tuple: # (test metrics, valid metrics or None)
+    "Step 4: macro-F1 and accuracy on test and valid (valid read from fastai's last validation when there was one)."
     hf = hf_model(learn)
     emb = hf.get_input_embeddings()
     if isinstance(emb, TaskRowsEmbedding): hf.set_input_embeddings(emb.merged())   # resumed with nothing left to train
-    rec = learn.recorder
-    if start < epochs and rec.values and task.valid is not None:   # fastai validated after the last epoch: reuse it
-        v = dict(zip(rec.metric_names[1:-1], rec.values[-1]))
-        valid = dict(split='valid', n=len(task.valid), macro_f1=float(v['f1_score']), accuracy=float(v['accuracy']), loss=float(v['valid_loss']))
-    else: valid = evaluate(learn, task, 'valid') if task.valid is not None else None
-    test = evaluate(learn, task, 'test')
-    costs['infer_s'] = test['infer_s']
-    costs.update(total_s=time.perf_counter() - t0, total_cpu_s=time.process_time() - c0, **timings)
-    if 'n_trainable' not in costs:
-        n = sum(p.numel() for p in hf.parameters())
-        costs.update(n_params=n, trainable_share=(selection['share'] if selection else 1.0))
-    say(f"[adapt] test macro-F1 {test['macro_f1']:.3f} (majority {test['majority_macro_f1']:.3f}), accuracy {test['accuracy']:.3f}")
-    # 5. save
+    rec, valid = learn.recorder, None
+    if task.valid is not None:
+        if learn.start_epoch < learn.n_epoch and rec.values:   # fastai validated after the last epoch: reuse it
+            v = dict(zip(rec.metric_names[1:-1], rec.values[-1]))
+            valid = dict(split='valid', n=len(task.valid), macro_f1=float(v['f1_score']), accuracy=float(v['accuracy']),
+                         loss=float(v['valid_loss']))
+        else: valid = evaluate(learn, task, 'valid')
+    return evaluate(learn, task, 'test'), valid
+
+# %% ../nbs/08_training.ipynb #a61522f4
+def run_info(task:TaskData, method:str)->dict:
+    "What a saved run records about its task and method, next to its settings."
+    return dict(method=method, task=task.name, label_names=list(task.label_names),
+                n_examples={k: len(v) for k, v in task.splits.items()})
+
+def _check_resume(out:Path, cfg:AdaptConfig):
+    "Refuse to resume a run made with other settings (the epoch count may differ: a longer run continues)."
+    f = out/'adapt_config.json'
+    if not f.is_file(): raise FileNotFoundError(f"{f} not found: nothing to resume there")
+    old = AdaptConfig.of(f).identity()
+    diff = {k: (old.get(k), v) for k, v in cfg.identity().items() if k != 'epochs' and old.get(k) != v}
+    if diff: raise ValueError(f"resume: the settings differ from the interrupted run's (old, new): {diff}")
+
+def save_run(out, # the run's directory
+             cfg:AdaptConfig, # its settings
+             info:dict, # method, task, label names, split sizes (`_run_info`)
+             tokenizer=None, # the (task) tokenizer, saved to `out/tokenizer`
+             selection:dict=None, # the module selection (`_selection_dict`)
+             model:nn.Module=None, # the trained model, saved to `out/model`
+             metrics:dict=None, # test/valid metrics and costs, saved to `out/metrics.json`
+            ):
+    "Step 5: write what is given (settings first, the model last), each file atomically."
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise ValueError(f"out_dir={str(out)!r} is a file: give a directory")
+    _write_json(out/'adapt_config.json', dict(format='adapt_nb.run', version=2, config=cfg.to_dict(), **info))
+    if tokenizer is not None:
+        with _atomic_dir(out/'tokenizer') as d: tokenizer.save_pretrained(d)
+    if selection is not None: _write_json(out/'selection.json', selection)
+    if model is not None:
+        with _atomic_dir(out/'model') as d: model.save_pretrained(d)
+    if metrics is not None: _write_json(out/'metrics.json', metrics)
+
+# %% ../nbs/08_training.ipynb #b1fb637e
+def _resumed(out, cfg, name)->Path|None:
+    "The saved artifact `out/name` when resuming a run that has it."
+    return out/name if cfg.resume and out is not None and (out/name).exists() else None
+
+def _tokens_step(clf, tok, task, cfg, out, say)->tuple:
+    "Step 1, or its saved result on resume: (tokenizer, seconds)."
+    t = time.perf_counter()
+    if (d := _resumed(out, cfg, 'tokenizer')):
+        tok = TaskTokenizer.from_pretrained(d)
+        resize_token_embeddings(clf, tok, **cfg.kwargs_for(resize_token_embeddings))
+    else: tok = add_task_tokens(clf, tok, task, cfg)
+    s = time.perf_counter() - t
+    say(f"[adapt] {tok.n_task:,} task tokens added ({s:.0f} s), e.g. {tok.names[:3]}")
+    return tok, s
+
+def _selection_step(clf, tok, task, cfg, out, say)->tuple:
+    "Step 2, or its saved result on resume: (selection dict, its `SparseFinetune` callback, seconds)."
+    t = time.perf_counter()
+    if (f := _resumed(out, cfg, 'selection.json')):
+        sel = json.loads(f.read_text()); cb = SparseFinetune(modules=sel['leaves'], new_token_ids=sel['new_token_ids'])
+    else:
+        ms = select_trainable(clf, tok, task, cfg)
+        sel, cb = _selection_dict(ms), SparseFinetune(ms)     # SparseFinetune refuses a selection without modules
+    s = time.perf_counter() - t
+    say(f"[adapt] {len(sel['modules'])} modules selected + head + {len(sel['new_token_ids'])} new rows = "
+        f"{sel['share']:.1%} of parameters ({s:.0f} s): {sel['modules'][:4]}...")
+    return sel, cb, s
+
+def prepare_task(task, cfg)->TaskData:
+    "The task a run trains on: the given one (default: embedded Rotten Tomatoes), subsampled as the settings say."
+    if task is None: task = load_rotten_tomatoes(seed=0)
+    if not isinstance(task, TaskData):
+        raise TypeError(f"task must be a TaskData (see adapt_nb.data), got {type(task).__name__}")
+    if cfg.n_train or cfg.n_eval:
+        task = task.subsample(n_train=cfg.n_train, n_valid=cfg.n_eval, n_test=cfg.n_eval, seed=cfg.seed)
+    return task
+
+def adapt(task:TaskData=None, # the task; default: the embedded Rotten Tomatoes task
+          config=None, # an `AdaptConfig`, a dict of settings or a JSON file; None: the defaults
+          cbs=None, # extra fastai callbacks for the fit
+          log=print, # where progress messages go
+          **overrides, # settings that replace those of `config` (see `AdaptConfig`)
+         )->AdaptResult:
+    "The whole AdaPT pipeline: task tokens (Alg. 1-2), module selection (eq. 3-6), sparse fit, evaluation, save."
+    cfg = AdaptConfig.of(config, **overrides)
+    method, say = ('adapt' if cfg.sparse else 'e2e'), (log if cfg.progress else (lambda *a, **k: None))
+    out = None if cfg.out_dir is None else Path(cfg.out_dir)
+    if cfg.resume: _check_resume(out, cfg)
+    set_seed(cfg.seed)
+    task = prepare_task(task, cfg)
+    say(f"[adapt] {task}")
+    t0, c0, timings, cbs, selection = time.perf_counter(), time.process_time(), {}, list(cbs or []), None
+    clf, tok = load_classifier(cfg.model, num_labels=task.num_labels, label_names=task.label_names)
+    if cfg.task_tokens: tok, timings['task_tokens_s'] = _tokens_step(clf, tok, task, cfg, out, say)
+    record_size(clf)
+    if cfg.sparse:
+        selection, sf, timings['selection_s'] = _selection_step(clf, tok, task, cfg, out, say)
+        cbs.insert(0, sf)
+    info = run_info(task, method)
+    if out is not None: save_run(out, cfg, info, None if _resumed(out, cfg, 'tokenizer') else tok, selection)
+    learn, costs = fit(clf, tok, task, cfg, method, cbs, out_dir=out, say=say)
+    test, valid = score_run(learn, task)
+    costs.update(infer_s=test['infer_s'], total_s=time.perf_counter() - t0, total_cpu_s=time.process_time() - c0,
+                 **timings)
+    say(f"[adapt] test macro-F1 {test['macro_f1']:.3f} (majority {test['majority_macro_f1']:.3f}), "
+        f"accuracy {test['accuracy']:.3f}")
     if out is not None:
-        with _atomic_dir(out/'model') as d: hf.save_pretrained(d)
-        _write_json(out/'metrics.json', dict(test=test, valid=valid, costs=costs))
-        _write_json(out/'adapt_config.json', cfg)
-        if not keep_checkpoints: shutil.rmtree(out/'checkpoints', ignore_errors=True)
+        save_run(out, cfg, info, model=hf_model(learn), metrics=dict(test=test, valid=valid, costs=costs))
+        if not cfg.keep_checkpoints: shutil.rmtree(out/'checkpoints', ignore_errors=True)
     return AdaptResult(metrics=test, valid_metrics=valid, costs=costs, config=cfg, selection=selection, out_dir=out,
-                       learn=learn, tokenizer=tok)
+                       learn=learn, tokenizer=tok, lr=learn.lr_max, **info)
 
 # %% ../nbs/08_training.ipynb #9077d3d5
-def load_adapted(path,              # a directory written by `adapt(..., out_dir=path)`
-                 device=None,       # move the model there (default: CPU)
+def load_adapted(path, # a directory written by `adapt(..., out_dir=path)`
+                 device=None, # move the model there (default: CPU)
                 )->AdaptedClassifier:
-    "Restore a saved AdaPT (or E2E) classifier with its task tokenizer in one call."
+    "Restore a saved AdaPT (or E2E) classifier with its task tokenizer and settings in one call."
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     p = Path(path)
     if not (p/'adapt_config.json').is_file() or not (p/'model'/'config.json').is_file():
-        raise FileNotFoundError(f"{p} holds no finished adapt run (adapt_config.json and model/ are written at the end of adapt(out_dir=...))")
-    cfg = json.loads((p/'adapt_config.json').read_text())
-    tok = TaskTokenizer.from_pretrained(p/'tokenizer') if (p/'tokenizer'/'task_tokens.json').exists() else AutoTokenizer.from_pretrained(str(p/'tokenizer'))
+        raise FileNotFoundError(f"{p} holds no finished adapt run "
+                                "(adapt_config.json and model/ are written at the end of adapt(out_dir=...))")
+    meta = json.loads((p/'adapt_config.json').read_text(encoding='utf-8'))
+    cfg = AdaptConfig.of({k: v for k, v in meta.get('config', meta).items() if k in AdaptConfig.__dataclass_fields__})
+    tok = (TaskTokenizer.from_pretrained(p/'tokenizer') if (p/'tokenizer'/'task_tokens.json').exists()
+           else AutoTokenizer.from_pretrained(str(p/'tokenizer')))
     model = AutoModelForSequenceClassification.from_pretrained(str(p/'model'))
     model.eval()
     if device is not None: model.to(device)
-    if len(tok) != model.get_input_embeddings().num_embeddings:
-        raise ValueError(f"{p}: the tokenizer has {len(tok)} tokens but the model {model.get_input_embeddings().num_embeddings} embedding rows")
-    return AdaptedClassifier(model, tok, cfg['label_names'], cfg['max_length'], cfg)
+    n_rows = model.get_input_embeddings().num_embeddings
+    if len(tok) != n_rows:
+        raise ValueError(f"{p}: the tokenizer has {len(tok)} tokens but the model {n_rows} embedding rows")
+    return AdaptedClassifier(model, tok, meta['label_names'], cfg.max_length, cfg)
 
 # %% ../nbs/08_training.ipynb #fbe6e580
 @contextmanager

@@ -11,8 +11,8 @@ SCRIPT = textwrap.dedent('''
     from fastai.callback.core import Callback
     from adapt_nb.data import load_rotten_tomatoes
     from adapt_nb.models import load_classifier
-    from adapt_nb.tokenization import resize_token_embeddings
-    from adapt_nb.training import task_tokenizer_for, task_dataloaders, classifier_learner, SparseFinetune, cpu_distrib_ctx
+    from adapt_nb.tokenization import TaskTokenizer, resize_token_embeddings
+    from adapt_nb.training import task_dataloaders, classifier_learner, SparseFinetune, cpu_distrib_ctx
 
     class Count(Callback):
         def before_fit(self): self.n, self.ex = 0, 0
@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent('''
     task = load_rotten_tomatoes(seed=0).subsample(n_train=64, n_valid=32, n_test=32, seed=0)
     torch.manual_seed(0)
     model, tok = load_classifier('minilm', 2, task.label_names)
-    tt = task_tokenizer_for(task, tok, min_support=3, token_budget=20)
+    tt = TaskTokenizer.from_texts(tok, task.train['text'].tolist(), min_support=3, max_tokens=20)
     resize_token_embeddings(model, tt, seed=0)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     dls = task_dataloaders(task, tt, bs=8, max_length=32)

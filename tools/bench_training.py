@@ -24,14 +24,13 @@ def main():
     hl.set_verbosity_error(); hl.disable_progress_bar()
     from adapt_nb.data import load_rotten_tomatoes
     from adapt_nb.models import load_classifier
-    from adapt_nb.tokenization import resize_token_embeddings
+    from adapt_nb.tokenization import TaskTokenizer, resize_token_embeddings
     from adapt_nb.sensitivity import sensitivity_batches, module_sensitivity, sensitivity_scores, select_modules
-    from adapt_nb.training import (task_tokenizer_for, task_dataloaders, classifier_learner, SparseFinetune, measure_costs,
-                                   LengthGroupedDL)
+    from adapt_nb.training import task_dataloaders, classifier_learner, SparseFinetune, measure_costs, LengthGroupedDL
     print(f"load average {os.getloadavg()[0]:.2f} (2-core VM, one torch thread)")
     task = load_rotten_tomatoes(seed=0).subsample(n_train=a.n_train, seed=0)
     base, tok = load_classifier("minilm", 2, task.label_names)
-    tt = task_tokenizer_for(task, tok)
+    tt = TaskTokenizer.from_texts(tok, task.train['text'].tolist())
     print(f"{tt.n_task} task tokens mined on {len(task.train)} snippets")
     models = {}
     for k in ("adapt", "e2e"):
