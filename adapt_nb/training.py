@@ -30,8 +30,8 @@ from .config import AdaptConfig, check_bs, check_max_length
 __all__ = ['RECORD_KEYS', 'encode_texts', 'pad_batch', 'LengthGroupedDL', 'task_dataloaders', 'HFClassifier', 'hf_model',
            'macro_f1', 'classifier_learner', 'TaskRowsEmbedding', 'SparseFinetune', 'TrackCosts', 'measure_costs',
            'predict_logits', 'AdaptedClassifier', 'majority_macro_f1', 'evaluate', 'AdaptResult', 'add_task_tokens',
-           'select_trainable', 'fit', 'score_run', 'run_info', 'save_run', 'prepare_task', 'adapt', 'load_adapted',
-           'cpu_distrib_ctx']
+           'select_trainable', 'run_device', 'run_precision', 'fit', 'score_run', 'run_info', 'save_run',
+           'prepare_task', 'adapt', 'load_adapted', 'cpu_distrib_ctx']
 
 # %% ../nbs/08_training.ipynb #fe40f99c
 def encode_texts(tokenizer,              # a Hugging Face tokenizer or a `TaskTokenizer`
@@ -521,6 +521,22 @@ def _checkpointing(learn:Learner, out:Path|None, resume:bool, say)->int:
     say(f"[adapt] resuming after epoch {last} (checkpoints/epoch_{last}.pth)")
     return last + 1
 
+def run_device(config)->torch.device:
+    "The device a run uses: `config.device`, with 'auto' meaning the first GPU when there is one."
+    d = config.device
+    if d == 'auto': d = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if d.startswith('cuda') and not torch.cuda.is_available():
+        raise RuntimeError(f"device={config.device!r}: no CUDA device is available here; use device='cpu' or 'auto'")
+    return torch.device(d)
+
+def run_precision(config, device:torch.device)->str:
+    "The precision a run trains in: `config.precision`, with 'auto' meaning bf16 on a GPU that supports it, else fp32."
+    p = config.precision
+    if p == 'auto': return 'bf16' if device.type == 'cuda' and torch.cuda.is_bf16_supported() else 'fp32'
+    if p != 'fp32' and device.type != 'cuda':
+        raise ValueError(f"precision={p!r} needs a CUDA device (this run is on {device.type}): use precision='fp32'")
+    return p
+
 def fit(model:nn.Module, # the classifier (or a PEFT wrapper of it)
         tokenizer, # its (task) tokenizer
         task:TaskData, # the task
@@ -532,9 +548,11 @@ def fit(model:nn.Module, # the classifier (or a PEFT wrapper of it)
        )->tuple: # (the fitted `Learner`, costs: trainable counts, FLOPs, time, memory)
     "Step 3: the learner, FLOPs of a few real training steps, then the one-cycle fit (from a checkpoint on resume)."
     cfg = AdaptConfig.of(config)
-    dls = task_dataloaders(task, tokenizer, bs=cfg.bs, max_length=cfg.max_length, seed=cfg.seed)
+    dev = run_device(cfg)
+    dls = task_dataloaders(task, tokenizer, bs=cfg.bs, max_length=cfg.max_length, seed=cfg.seed, device=dev)
     lr = cfg.lr_for(method)
     learn = classifier_learner(model, dls, lr=lr, cbs=list(cbs) + [TrackCosts()])
+    if (prec := run_precision(cfg, dev)) != 'fp32': learn.to_bf16() if prec == 'bf16' else learn.to_fp16()
     if not cfg.progress: learn.remove_cbs([cb for cb in learn.cbs if type(cb).__name__ == 'ProgressCallback'])
     start = _checkpointing(learn, None if out_dir is None else Path(out_dir), cfg.resume, say)
     costs = measure_costs(learn, n_batches=cfg.count_flops) if cfg.count_flops else {}
@@ -649,7 +667,8 @@ def adapt(task:TaskData=None, # the task; default: the embedded Rotten Tomatoes 
     task = prepare_task(task, cfg)
     say(f"[adapt] {task}")
     t0, c0, timings, cbs, selection = time.perf_counter(), time.process_time(), {}, list(cbs or []), None
-    clf, tok = load_classifier(cfg.model, num_labels=task.num_labels, label_names=task.label_names)
+    clf, tok = load_classifier(cfg.model, num_labels=task.num_labels, label_names=task.label_names,
+                               device=run_device(cfg))
     if cfg.task_tokens: tok, timings['task_tokens_s'] = _tokens_step(clf, tok, task, cfg, out, say)
     record_size(clf)
     if cfg.sparse:
