@@ -55,7 +55,7 @@ class AdaptConfig:
     max_length:int=64 # truncation length in tokens, special and task tokens included
     seed:int=0 # seed of the samples, the new rows, the head and the shuffling
     device:str='auto' # where to train and score: 'auto' (a GPU when there is one), 'cpu', 'cuda', 'cuda:1', 'mps'
-    precision:str='auto' # 'fp32', or mixed precision 'bf16' / 'fp16' (CUDA); 'auto': bf16 on a GPU that has it, else fp32
+    precision:str='auto' # 'fp32', or mixed precision 'bf16' / 'fp16' (CUDA); 'auto': bf16 on a GPU with bf16, else fp32
     # costs and output
     count_flops:int=8 # training batches whose FLOPs are counted, scaled to the epoch (0: skip)
     out_dir:str|None=None # save the model, tokenizer, config and metrics here (None: nothing saved)
