@@ -4,14 +4,16 @@
 
 # %% ../nbs/02_models.ipynb #84bb1b2c
 from __future__ import annotations
-import importlib.util, numbers, os, warnings
+import dataclasses, importlib.util, json, numbers, os, warnings
 from pathlib import Path
 import pandas as pd, torch
 from torch import nn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from .checks import check_choice
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODELS', 'DEFAULT_MODEL', 'embedded_path', 'resolve_checkpoint', 'drop_quantizer', 'load_classifier',
+__all__ = ['EMBEDDED_MODELS', 'DEFAULT_MODEL', 'POOLINGS', 'POOLING_KEY', 'embedded_path', 'resolve_checkpoint', 'check_pooling',
+           'checkpoint_pooling', 'pool_hidden', 'set_pooling', 'restore_pooling', 'drop_quantizer', 'load_classifier',
            'find_layer_stack', 'module_inventory', 'check_share', 'record_size', 'count_params']
 
 # %% ../nbs/02_models.ipynb #f43bcba7
@@ -59,6 +61,95 @@ def resolve_checkpoint(name_or_path, gguf_file:str|None=None)->tuple:
         raise FileNotFoundError(f"{s}: no such model directory or file")
     return s, gguf_file, False
 
+# %% ../nbs/02_models.ipynb #72677eaf
+POOLINGS = ('auto', 'native', 'cls', 'mean', 'last')
+POOLING_KEY = 'adapt_nb_pooling'   # the config attribute that records a model's readout (saved with save_pretrained)
+_ST_MODES = {'pooling_mode_mean_tokens': 'mean', 'pooling_mode_cls_token': 'cls', 'pooling_mode_lasttoken': 'last'}
+
+def check_pooling(pooling)->str:
+    "The readout of a classifier: 'auto', 'native', 'cls', 'mean' or 'last'."
+    return check_choice(pooling, 'pooling', POOLINGS)
+
+def _checkpoint_file(src, name:str)->Path|None:
+    "A file of a local checkpoint directory, or of a hub checkpoint when it can be fetched (None when absent)."
+    if src is None: return None
+    if Path(src).is_dir(): return Path(src)/name if (Path(src)/name).is_file() else None
+    try:
+        from transformers.utils import cached_file
+        f = cached_file(src, name, _raise_exceptions_for_missing_entries=False,
+                        _raise_exceptions_for_connection_errors=False)
+        return Path(f) if f else None
+    except Exception: return None
+
+# %% ../nbs/02_models.ipynb #5d5553f5
+def checkpoint_pooling(src, # a checkpoint directory or hub id
+                      )->str|None: # 'mean', 'cls' or 'last'; None without a sentence-transformers pooling config
+    "The readout a sentence-transformers checkpoint was trained with (its `modules.json` and Pooling config)."
+    mj = _checkpoint_file(src, 'modules.json')
+    if mj is None: return None
+    pool = next((m for m in json.loads(mj.read_text()) if str(m.get('type', '')).endswith('.Pooling')), None)
+    cfg = None if pool is None else _checkpoint_file(src, f"{pool.get('path', '')}/config.json".lstrip('/'))
+    if cfg is None: return None
+    on = [k for k, v in json.loads(cfg.read_text()).items() if k.startswith('pooling_mode') and v is True]
+    if len(on) == 1 and on[0] in _ST_MODES: return _ST_MODES[on[0]]
+    warnings.warn(f"{src}: sentence-transformers pooling {on} has no readout here; using the architecture's own head")
+    return None
+
+# %% ../nbs/02_models.ipynb #21a0510c
+def pool_hidden(hidden:torch.Tensor, # (B, T, H) final hidden states
+                mask:torch.Tensor|None, # (B, T') attention mask, 1 = real token; T' > T: extra (prefix) columns first
+                mode:str, # 'cls' (first real token), 'mean' (mean over real tokens) or 'last' (last real token)
+               )->torch.Tensor: # (B, H) one vector per sequence
+    "One vector per sequence from the final hidden states: the first or last real token, or the masked mean."
+    B, T = hidden.shape[:2]
+    m = torch.ones(B, T, device=hidden.device) if mask is None else mask[:, -T:]
+    m = m.to(hidden.dtype)
+    if mode == 'mean': return (hidden * m[..., None]).sum(1) / m.sum(1, keepdim=True).clamp(min=1)
+    idx = m.argmax(1) if mode == 'cls' else T - 1 - m.flip(1).argmax(1)   # argmax: the first maximum
+    return hidden[torch.arange(B, device=hidden.device), idx]
+
+# %% ../nbs/02_models.ipynb #b3925071
+def _readout_hook(mode):
+    "A forward hook for the base model: its outputs replaced by the pooled vector (see the table above)."
+    def hook(mod, args, kwargs, out):
+        mask = kwargs.get('attention_mask', args[1] if len(args) > 1 else None)
+        h = out[0]
+        p = pool_hidden(h, mask, mode)
+        wide = p[:, None].expand_as(h)          # every position holds the pooled vector: any head reads it
+        if isinstance(out, tuple): return (wide, p) + tuple(out[1:]) if hasattr(mod, 'pooler') else (wide,) + out[1:]
+        names = {f.name for f in dataclasses.fields(out)}
+        return dataclasses.replace(out, last_hidden_state=wide,
+                                   **({'pooler_output': p} if 'pooler_output' in names else {}))
+    return hook
+
+def set_pooling(model:nn.Module, # a Hugging Face *ForSequenceClassification model
+                pooling:str='auto', # see `POOLINGS`
+                source=None, # the checkpoint it came from (for 'auto': its sentence-transformers config)
+               )->str: # the readout now in use
+    "Make `model`'s head read sequences with `pooling`, recorded in `model.config` so that it is saved with the model."
+    pooling = check_pooling(pooling)
+    if pooling == 'auto': pooling = getattr(model.config, POOLING_KEY, None) or checkpoint_pooling(source) or 'native'
+    base = getattr(model, 'base_model', None)
+    if base is None or base is model or not hasattr(model, 'config'):
+        raise TypeError(f"pooling needs a Hugging Face sequence classifier with a base model, got "
+                        f"{type(model).__name__}")
+    if getattr(base, '_adapt_readout', None) is not None: base._adapt_readout.remove(); base._adapt_readout = None
+    if pooling == 'native':
+        if getattr(model.config, POOLING_KEY, 'native') != 'native':
+            cur = getattr(model.config, POOLING_KEY)
+            raise ValueError(f"pooling='native': this model was made to read sequences with pooling={cur!r} (its own "
+                             f"pooler is gone or untrained); use pooling='auto' or {cur!r}, or load the original "
+                             "checkpoint with pooling='native'")
+    else:
+        if isinstance(getattr(base, 'pooler', None), nn.Module): base.pooler = None   # it would go unused
+        base._adapt_readout = base.register_forward_hook(_readout_hook(pooling), with_kwargs=True)
+    setattr(model.config, POOLING_KEY, pooling)
+    return pooling
+
+def restore_pooling(model:nn.Module)->str:
+    "After `from_pretrained` of a saved classifier: the readout recorded in its config (see `set_pooling`)."
+    return set_pooling(model, getattr(model.config, POOLING_KEY, None) or 'native')
+
 # %% ../nbs/02_models.ipynb #6781e057
 def _offline_hint(e)->str:
     if not isinstance(e, OSError): return ''
@@ -91,12 +182,14 @@ def load_classifier(name_or_path=DEFAULT_MODEL, # embedded short name, local dir
                     dtype=None, # torch dtype (default: float32 for GGUF, the checkpoint's otherwise)
                     trust_remote_code:bool=False, # run code shipped with the checkpoint (off by default)
                     device=None, # move the model there (default: stay on CPU)
+                    pooling:str='native', # readout: 'auto' (as the checkpoint says), 'native', 'cls', 'mean', 'last'
                     **kwargs)->tuple: # (model, tokenizer); kwargs go to the model's `from_pretrained`
     "Load any Hugging Face checkpoint as a sequence classifier, with its tokenizer ready for batching."
     if not isinstance(num_labels, int) or num_labels < 2:
         raise ValueError(f"num_labels must be an int >= 2, got {num_labels!r}")
     if label_names is not None and len(label_names) != num_labels:
         raise ValueError(f"label_names has {len(label_names)} names but num_labels={num_labels}")
+    pooling = check_pooling(pooling)
     src, gguf, _ = resolve_checkpoint(name_or_path, gguf_file)
     kw = dict(trust_remote_code=trust_remote_code, **(dict(gguf_file=gguf) if gguf else {}))
     tok = _load_tokenizer(src, name_or_path, kw)
@@ -113,6 +206,7 @@ def load_classifier(name_or_path=DEFAULT_MODEL, # embedded short name, local dir
                       f"({type(e).__name__}: {e}){_offline_hint(e)}") from e
     if gguf: drop_quantizer(model)
     model.config.pad_token_id = tok.pad_token_id
+    set_pooling(model, pooling, src)
     if device is not None: model.to(device)
     return model, tok
 
