@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_training.ipynb #73b2d1d5
 from __future__ import annotations
-import json, os, re, shutil, tempfile, time, warnings
+import shutil, time, uuid, warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import numpy as np, torch
@@ -17,7 +17,6 @@ from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy, F1Score
 from fastai.optimizer import Adam
 from fastai.callback.schedule import Learner   # this import also patches fit_one_cycle and lr_find onto Learner
-from fastai.callback.tracker import SaveModelCallback
 from fastai.torch_core import set_seed
 from .data import TaskData, load_rotten_tomatoes
 from .models import load_classifier, record_size, count_params
@@ -25,6 +24,7 @@ from .sequences import select_task_sequences
 from .tokenization import TaskTokenizer, resize_token_embeddings
 from .sensitivity import sensitivity_batches, module_sensitivity, sensitivity_scores, select_modules, ModuleSelection
 from .config import AdaptConfig, check_bs, check_max_length
+from .runs import RunDir, Checkpoint, load_checkpoint, run_fingerprint, write_json, read_json, atomic_dir, recover_run
 
 # %% auto #0
 __all__ = ['RECORD_KEYS', 'encode_texts', 'pad_batch', 'LengthGroupedDL', 'task_dataloaders', 'HFClassifier', 'hf_model',
@@ -357,7 +357,7 @@ def predict_logits(model:nn.Module,   # HF classifier, `HFClassifier` or `Learne
                    max_length:int=64,  # truncation length used in training
                   )->np.ndarray:       # (n, num_labels) float32 logits in input order
     "Logits for raw texts: encode, batch by length, pad, run in eval mode."
-    m = hf_model(model)
+    m, bs = hf_model(model), check_bs(bs)
     enc = encode_texts(tokenizer, texts, text_pairs, max_length)
     if not enc: return np.zeros((0, m.config.num_labels), np.float32)
     order = np.argsort([-len(e[0]) for e in enc], kind='stable')
@@ -424,32 +424,6 @@ def evaluate(learn_or_model,        # a `Learner`, an `AdaptedClassifier`, or a 
     return dict(split=split, n=len(y), macro_f1=macro_f1(p, y, task.num_labels), accuracy=float((p == y).mean()),
                 majority_macro_f1=majority_macro_f1(task, y), infer_s=infer_s)
 
-# %% ../nbs/08_training.ipynb #9382dfd5
-def _write_json(path, obj):
-    "Write JSON atomically (temp file + rename): no half-written file on failure."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.tmp')
-    with os.fdopen(fd, 'w', encoding='utf-8') as f:
-        json.dump(obj, f, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o))
-    os.replace(tmp, path)
-
-@contextmanager
-def _atomic_dir(path):
-    "Yield a temporary sibling directory; on success it replaces `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.'))
-    try:
-        yield tmp
-        if path.exists(): shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
-
-def _last_checkpoint(d)->int:
-    "Index of the last saved epoch in `d` (files epoch_K.pth), -1 if none."
-    ks = [int(m.group(1)) for f in Path(d).glob('epoch_*.pth') if (m := re.fullmatch(r'epoch_(\d+)\.pth', f.name))]
-    return max(ks, default=-1)
-
 # %% ../nbs/08_training.ipynb #6108702e
 RECORD_KEYS = ('method', 'task', 'model', 'task_tokens', 'budget', 'seed', 'lr', 'epochs', 'n_train', 'n_test',
                'macro_f1', 'accuracy', 'n', 'majority_macro_f1', 'unparseable', 'trainable', 'total', 'share',
@@ -510,17 +484,6 @@ def _selection_dict(sel:ModuleSelection)->dict:
                 n_trainable=sel.n_trainable, n_total=sel.n_total, share=sel.share, budget=sel.budget)
 
 # %% ../nbs/08_training.ipynb #e94e5bb7
-def _checkpointing(learn:Learner, out:Path|None, resume:bool, say)->int:
-    "Save every epoch to `out/checkpoints`; on resume, load the last one. Returns the epoch to start from."
-    if out is None: return 0
-    learn.path, learn.model_dir = out, 'checkpoints'
-    learn.add_cb(SaveModelCallback(fname='epoch', every_epoch=True, with_opt=True))
-    last = _last_checkpoint(out/'checkpoints') if resume else -1
-    if last < 0: return 0
-    learn.load(f'epoch_{last}', with_opt=True, weights_only=False)
-    say(f"[adapt] resuming after epoch {last} (checkpoints/epoch_{last}.pth)")
-    return last + 1
-
 def run_device(config)->torch.device:
     "The device a run uses: `config.device`, with 'auto' meaning the first GPU when there is one."
     d = config.device
@@ -543,7 +506,8 @@ def fit(model:nn.Module, # the classifier (or a PEFT wrapper of it)
         config=None, # an `AdaptConfig` (or what `AdaptConfig.of` takes); None: the defaults
         method:str='adapt', # the method's name: picks the default learning rate (`DEFAULT_LR`)
         cbs=(), # the method's callbacks (e.g. `SparseFinetune`) and any extra ones
-        out_dir=None, # checkpoint each epoch here (resume from the last one when `config.resume`)
+        checkpoints=None, # save each epoch in this folder (and resume from it when `config.resume`)
+        fingerprint:dict=None, # the run's fingerprint, stored in (and checked against) every checkpoint
         say=print, # where messages go
        )->tuple: # (the fitted `Learner`, costs: trainable counts, FLOPs, time, memory)
     "Step 3: the learner, FLOPs of a few real training steps, then the one-cycle fit (from a checkpoint on resume)."
@@ -554,7 +518,10 @@ def fit(model:nn.Module, # the classifier (or a PEFT wrapper of it)
     learn = classifier_learner(model, dls, lr=lr, cbs=list(cbs) + [TrackCosts()])
     if (prec := run_precision(cfg, dev)) != 'fp32': learn.to_bf16() if prec == 'bf16' else learn.to_fp16()
     if not cfg.progress: learn.remove_cbs([cb for cb in learn.cbs if type(cb).__name__ == 'ProgressCallback'])
-    start = _checkpointing(learn, None if out_dir is None else Path(out_dir), cfg.resume, say)
+    start = 0
+    if checkpoints is not None:
+        learn.add_cb(Checkpoint(checkpoints, fingerprint))
+        if cfg.resume: start = load_checkpoint(learn, checkpoints, fingerprint, say)
     costs = measure_costs(learn, n_batches=cfg.count_flops) if cfg.count_flops else {}
     n = count_params(hf_model(learn))          # while the new rows are still their own parameter
     costs.update(n_trainable=n['trainable'], n_params=n['total'], trainable_share=n['share'])
@@ -583,46 +550,38 @@ def score_run(learn:Learner, # a fitted learner (from `fit`)
 
 # %% ../nbs/08_training.ipynb #a61522f4
 def run_info(task:TaskData, method:str)->dict:
-    "What a saved run records about its task and method, next to its settings."
+    "What a run records about its task and method, next to its settings."
     return dict(method=method, task=task.name, label_names=list(task.label_names),
                 n_examples={k: len(v) for k, v in task.splits.items()})
 
-def _check_resume(out:Path, cfg:AdaptConfig):
-    "Refuse to resume a run made with other settings (the epoch count may differ: a longer run continues)."
-    f = out/'adapt_config.json'
-    if not f.is_file(): raise FileNotFoundError(f"{f} not found: nothing to resume there")
-    old = AdaptConfig.of(f).identity()
-    diff = {k: (old.get(k), v) for k, v in cfg.identity().items() if k != 'epochs' and old.get(k) != v}
-    if diff: raise ValueError(f"resume: the settings differ from the interrupted run's (old, new): {diff}")
-
-def save_run(out, # the run's directory
+def save_run(out, # the folder to write into (a run's staging folder)
              cfg:AdaptConfig, # its settings
-             info:dict, # method, task, label names, split sizes (`_run_info`)
+             info:dict, # method, task, label names, split sizes (`run_info`), fingerprint, run id, ...
              tokenizer=None, # the (task) tokenizer, saved to `out/tokenizer`
              selection:dict=None, # the module selection (`_selection_dict`)
              model:nn.Module=None, # the trained model, saved to `out/model`
              metrics:dict=None, # test/valid metrics and costs, saved to `out/metrics.json`
             ):
-    "Step 5: write what is given (settings first, the model last), each file atomically."
+    "Step 5: write what is given (settings first, the model last), each file or folder atomically."
     out = Path(out)
-    if out.exists() and not out.is_dir(): raise ValueError(f"out_dir={str(out)!r} is a file: give a directory")
-    _write_json(out/'adapt_config.json', dict(format='adapt_nb.run', version=2, config=cfg.to_dict(), **info))
+    write_json(out/'adapt_config.json', dict(format='adapt_nb.run', version=3, config=cfg.to_dict(), **info))
     if tokenizer is not None:
-        with _atomic_dir(out/'tokenizer') as d: tokenizer.save_pretrained(d)
-    if selection is not None: _write_json(out/'selection.json', selection)
+        with atomic_dir(out/'tokenizer') as d: tokenizer.save_pretrained(d)
+    if selection is not None: write_json(out/'selection.json', selection)
     if model is not None:
-        with _atomic_dir(out/'model') as d: model.save_pretrained(d)
-    if metrics is not None: _write_json(out/'metrics.json', metrics)
+        model.config.adapt_nb_run = info.get('run_id')       # the model knows which run it belongs to
+        with atomic_dir(out/'model') as d: model.save_pretrained(d)
+    if metrics is not None: write_json(out/'metrics.json', {**metrics, 'run_id': info.get('run_id')})
 
 # %% ../nbs/08_training.ipynb #b1fb637e
-def _resumed(out, cfg, name)->Path|None:
-    "The saved artifact `out/name` when resuming a run that has it."
-    return out/name if cfg.resume and out is not None and (out/name).exists() else None
+def _resumed(prev, name)->Path|None:
+    "The saved artifact `prev/name` of an interrupted run being resumed, if it has it."
+    return prev/name if prev is not None and (prev/name).exists() else None
 
 def _tokens_step(clf, tok, task, cfg, out, say)->tuple:
     "Step 1, or its saved result on resume: (tokenizer, seconds)."
     t = time.perf_counter()
-    if (d := _resumed(out, cfg, 'tokenizer')):
+    if (d := _resumed(out, 'tokenizer')):
         tok = TaskTokenizer.from_pretrained(d)
         resize_token_embeddings(clf, tok, **cfg.kwargs_for(resize_token_embeddings))
     else: tok = add_task_tokens(clf, tok, task, cfg)
@@ -633,8 +592,8 @@ def _tokens_step(clf, tok, task, cfg, out, say)->tuple:
 def _selection_step(clf, tok, task, cfg, out, say)->tuple:
     "Step 2, or its saved result on resume: (selection dict, its `SparseFinetune` callback, seconds)."
     t = time.perf_counter()
-    if (f := _resumed(out, cfg, 'selection.json')):
-        sel = json.loads(f.read_text()); cb = SparseFinetune(modules=sel['leaves'], new_token_ids=sel['new_token_ids'])
+    if (f := _resumed(out, 'selection.json')):
+        sel = read_json(f, 'selection'); cb = SparseFinetune(modules=sel['leaves'], new_token_ids=sel['new_token_ids'])
     else:
         ms = select_trainable(clf, tok, task, cfg)
         sel, cb = _selection_dict(ms), SparseFinetune(ms)     # SparseFinetune refuses a selection without modules
@@ -652,6 +611,48 @@ def prepare_task(task, cfg)->TaskData:
         task = task.subsample(n_train=cfg.n_train, n_valid=cfg.n_eval, n_test=cfg.n_eval, seed=cfg.seed)
     return task
 
+def _finished(out:Path, say)->AdaptResult:
+    "The result of a run that had already finished (resume=True on it does nothing else)."
+    meta, m = read_json(out/'adapt_config.json', 'run description'), read_json(out/'metrics.json', 'metrics file')
+    sel = read_json(out/'selection.json', 'selection') if (out/'selection.json').exists() else None
+    say(f"[adapt] {out} already holds this run, finished: nothing to resume")
+    info = {k: meta[k] for k in ('method', 'task', 'label_names', 'n_examples')}
+    return AdaptResult(metrics=m['test'], valid_metrics=m.get('valid'), costs=m.get('costs', {}), selection=sel,
+                       config=AdaptConfig.of(meta['config']), out_dir=out, learn=None, tokenizer=None,
+                       lr=meta.get('lr'), **info)
+
+def _pipeline(task, cfg, method, rd, fp, resuming, cbs, say)->AdaptResult:
+    "The steps of `adapt()`, writing into the run directory `rd` (None: nothing saved)."
+    stage = rd.stage if rd is not None else None
+    prev = stage if resuming else None              # where a resumed run finds its saved tokenizer and selection
+    run_id = (rd.meta(stage) or {}).get('run_id') if resuming else uuid.uuid4().hex[:12]
+    t0, c0, timings, cbs, selection = time.perf_counter(), time.process_time(), {}, list(cbs or []), None
+    clf, tok = load_classifier(cfg.model, num_labels=task.num_labels, label_names=task.label_names,
+                               device=run_device(cfg))
+    if cfg.task_tokens: tok, timings['task_tokens_s'] = _tokens_step(clf, tok, task, cfg, prev, say)
+    record_size(clf)
+    if cfg.sparse:
+        selection, sf, timings['selection_s'] = _selection_step(clf, tok, task, cfg, prev, say)
+        cbs.insert(0, sf)
+    info = dict(run_info(task, method), run_id=run_id, fingerprint=fp, removed=dict(getattr(task, 'removed', {})))
+    if stage is not None:         # what a resume needs, before training (a resumed run saves what it still lacks)
+        save_run(stage, cfg, info, None if _resumed(prev, 'tokenizer') else tok,
+                 None if _resumed(prev, 'selection.json') else selection)
+    learn, costs = fit(clf, tok, task, cfg, method, cbs, checkpoints=None if stage is None else stage/'checkpoints',
+                       fingerprint=fp, say=say)
+    test, valid = score_run(learn, task)
+    costs.update(infer_s=test['infer_s'], total_s=time.perf_counter() - t0, total_cpu_s=time.process_time() - c0,
+                 **timings)
+    say(f"[adapt] test macro-F1 {test['macro_f1']:.3f} (majority {test['majority_macro_f1']:.3f}), "
+        f"accuracy {test['accuracy']:.3f}")
+    if stage is not None:
+        save_run(stage, cfg, dict(info, lr=learn.lr_max), model=hf_model(learn),
+                 metrics=dict(test=test, valid=valid, costs=costs))
+        if not cfg.keep_checkpoints: shutil.rmtree(stage/'checkpoints', ignore_errors=True)
+        rd.finish(run_id)
+    return AdaptResult(metrics=test, valid_metrics=valid, costs=costs, config=cfg, selection=selection, learn=learn,
+                       out_dir=None if rd is None else rd.out, tokenizer=tok, lr=learn.lr_max, **run_info(task, method))
+
 def adapt(task:TaskData=None, # the task; default: the embedded Rotten Tomatoes task
           config=None, # an `AdaptConfig`, a dict of settings or a JSON file; None: the defaults
           cbs=None, # extra fastai callbacks for the fit
@@ -661,32 +662,15 @@ def adapt(task:TaskData=None, # the task; default: the embedded Rotten Tomatoes 
     "The whole AdaPT pipeline: task tokens (Alg. 1-2), module selection (eq. 3-6), sparse fit, evaluation, save."
     cfg = AdaptConfig.of(config, **overrides)
     method, say = ('adapt' if cfg.sparse else 'e2e'), (log if cfg.progress else (lambda *a, **k: None))
-    out = None if cfg.out_dir is None else Path(cfg.out_dir)
-    if cfg.resume: _check_resume(out, cfg)
     set_seed(cfg.seed)
     task = prepare_task(task, cfg)
     say(f"[adapt] {task}")
-    t0, c0, timings, cbs, selection = time.perf_counter(), time.process_time(), {}, list(cbs or []), None
-    clf, tok = load_classifier(cfg.model, num_labels=task.num_labels, label_names=task.label_names,
-                               device=run_device(cfg))
-    if cfg.task_tokens: tok, timings['task_tokens_s'] = _tokens_step(clf, tok, task, cfg, out, say)
-    record_size(clf)
-    if cfg.sparse:
-        selection, sf, timings['selection_s'] = _selection_step(clf, tok, task, cfg, out, say)
-        cbs.insert(0, sf)
-    info = run_info(task, method)
-    if out is not None: save_run(out, cfg, info, None if _resumed(out, cfg, 'tokenizer') else tok, selection)
-    learn, costs = fit(clf, tok, task, cfg, method, cbs, out_dir=out, say=say)
-    test, valid = score_run(learn, task)
-    costs.update(infer_s=test['infer_s'], total_s=time.perf_counter() - t0, total_cpu_s=time.process_time() - c0,
-                 **timings)
-    say(f"[adapt] test macro-F1 {test['macro_f1']:.3f} (majority {test['majority_macro_f1']:.3f}), "
-        f"accuracy {test['accuracy']:.3f}")
-    if out is not None:
-        save_run(out, cfg, info, model=hf_model(learn), metrics=dict(test=test, valid=valid, costs=costs))
-        if not cfg.keep_checkpoints: shutil.rmtree(out/'checkpoints', ignore_errors=True)
-    return AdaptResult(metrics=test, valid_metrics=valid, costs=costs, config=cfg, selection=selection, out_dir=out,
-                       learn=learn, tokenizer=tok, lr=learn.lr_max, **info)
+    if cfg.out_dir is None: return _pipeline(task, cfg, method, None, None, False, cbs, say)
+    fp = run_fingerprint(task, cfg, method)
+    with RunDir(cfg.out_dir) as rd:
+        state = rd.begin(fp, cfg)
+        if state == 'finished': return _finished(rd.out, say)
+        return _pipeline(task, cfg, method, rd, fp, state == 'resume', cbs, say)
 
 # %% ../nbs/08_training.ipynb #9077d3d5
 def load_adapted(path, # a directory written by `adapt(..., out_dir=path)`
@@ -694,21 +678,26 @@ def load_adapted(path, # a directory written by `adapt(..., out_dir=path)`
                 )->AdaptedClassifier:
     "Restore a saved AdaPT (or E2E) classifier with its task tokenizer and settings in one call."
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    p = Path(path)
+    p = recover_run(path)
     if not (p/'adapt_config.json').is_file() or not (p/'model'/'config.json').is_file():
         raise FileNotFoundError(f"{p} holds no finished adapt run "
                                 "(adapt_config.json and model/ are written at the end of adapt(out_dir=...))")
-    meta = json.loads((p/'adapt_config.json').read_text(encoding='utf-8'))
+    meta = read_json(p/'adapt_config.json', 'run description')
     cfg = AdaptConfig.of({k: v for k, v in meta.get('config', meta).items() if k in AdaptConfig.__dataclass_fields__})
+    if not (p/'tokenizer').is_dir():
+        raise FileNotFoundError(f"{p}/tokenizer is missing: the run is incomplete; rerun it")
     tok = (TaskTokenizer.from_pretrained(p/'tokenizer') if (p/'tokenizer'/'task_tokens.json').exists()
            else AutoTokenizer.from_pretrained(str(p/'tokenizer')))
     model = AutoModelForSequenceClassification.from_pretrained(str(p/'model'))
     model.eval()
     if device is not None: model.to(device)
-    n_rows = model.get_input_embeddings().num_embeddings
+    n_rows, names = model.get_input_embeddings().num_embeddings, meta['label_names']
     if len(tok) != n_rows:
         raise ValueError(f"{p}: the tokenizer has {len(tok)} tokens but the model {n_rows} embedding rows")
-    return AdaptedClassifier(model, tok, meta['label_names'], cfg.max_length, cfg)
+    if len(names) != model.config.num_labels:
+        raise ValueError(f"{p}: {len(names)} label names {names} but the model's head has {model.config.num_labels} "
+                         "outputs: the files come from different runs; rerun it")
+    return AdaptedClassifier(model, tok, names, cfg.max_length, cfg)
 
 # %% ../nbs/08_training.ipynb #fbe6e580
 @contextmanager
