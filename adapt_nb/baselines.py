@@ -12,11 +12,11 @@ from fastai.torch_core import set_seed
 from .checks import check_int
 from .config import AdaptConfig
 from .data import TaskData
-from .models import (load_classifier, resolve_checkpoint, drop_quantizer, find_layer_stack, module_inventory,
+from .models import (resolve_checkpoint, drop_quantizer, find_layer_stack, module_inventory,
                              check_share, record_size)
 from .tokenization import TaskTokenizer
 from .training import (TaskRowsEmbedding, AdaptResult, adapt, add_task_tokens, fit, score_run, prepare_task,
-                               run_info, run_device, macro_f1, majority_macro_f1)
+                               run_info, run_classifier, macro_f1, majority_macro_f1)
 
 # %% auto #0
 __all__ = ['PEFT_METHODS', 'PROMPT_TEMPLATE', 'FEW_SHOT_INTRO', 'PROMPTS', 'METHODS', 'METHOD_KWARGS', 'head_modules',
@@ -510,8 +510,7 @@ def train_baseline(name:str, # 'adalora', 'prefix', 'lora', 'layers' or 'lisa'
     cfg = AdaptConfig.of(config)
     set_seed(cfg.seed)
     task = prepare_task(task, cfg)
-    clf, tok = load_classifier(cfg.model, num_labels=task.num_labels, label_names=task.label_names,
-                               device=run_device(cfg))
+    clf, tok = run_classifier(task, cfg)
     if cfg.task_tokens: tok = add_task_tokens(clf, tok, task, cfg)
     record_size(clf)
     net, cbs = _TRAINABLE[name](name, clf, tok, task, cfg, **kw)

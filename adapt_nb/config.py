@@ -16,8 +16,9 @@ from .bide import (check_min_support, check_lengths, check_min_len, check_max_le
 from .sequences import (check_max_length, check_score, check_count_rule, check_max_share, check_max_tokens,
                                 check_alpha)
 from .tokenization import check_init, PAPER_TOKENS
-from .models import check_share
-from .sensitivity import check_n_sens, check_beta, check_normalize
+from .models import check_share, check_pooling
+from .sensitivity import (check_n_sens, check_beta, check_normalize, check_selection,
+                                  check_warmup_steps)
 
 # %% ../nbs/07_config.ipynb #b8276d7e
 DEFAULT_LR = dict(adapt=3e-4, e2e=5e-5, adalora=3e-3, prefix=3e-3, lora=1e-3, lisa=3e-4, layers=3e-4)
@@ -31,6 +32,7 @@ class AdaptConfig:
     n_eval:int|None=None # score on stratified samples of this many valid and test examples (None: whole splits)
     # model
     model:str='minilm' # embedded short name (minilm, smollm2), local checkpoint directory, .gguf file or hub id
+    pooling:str='auto' # readout: 'auto' (as the checkpoint was trained), 'native', 'cls', 'mean' or 'last'
     # task tokens: mining (Alg. 1, BIDE) and selection
     task_tokens:bool=True # add task tokens (Alg. 1-2); False keeps the model's own tokenizer (no mining)
     min_support:int|float=5 # BIDE minimum support: a count of training inputs, or a fraction of them in (0, 1]
@@ -53,8 +55,13 @@ class AdaptConfig:
     n_sens:int|None=256 # training examples scored for module sensitivity (None: all)
     beta:float=0.1 # weight of the mean gradient norm in S = I + beta * G (eq. 6; the paper searches 1e-3..1)
     normalize:str|None='rank' # how I and G share a scale before eq. 6: 'rank', 'z' or None (raw values)
+    length_adjust:bool=False # I of eq. 3 relative to inputs of similar length (False: raw, which tracks length)
+    warmup_steps:int=0 # Adam steps on the head alone before the gradients of eq. 4 are taken (0: a random head)
+    selection:str='sensitivity' # how modules are chosen: 'sensitivity' (eq. 6), or references 'top' and 'random'
     # training
-    epochs:int=2 # training epochs (one-cycle schedule)
+    epochs:int=2 # training epochs (one-cycle schedule); more when min_steps asks for them
+    min_steps:int=0 # at least this many optimizer steps: small training sets get more epochs (0: no floor)
+    best_epoch:bool=True # keep the epoch with the best valid macro-F1 (False: the last; no valid split: the last)
     lr:float|None=None # peak learning rate (None: the method's default, `DEFAULT_LR`)
     bs:int=32 # batch size
     max_length:int=64 # truncation length in tokens, special and task tokens included
@@ -105,7 +112,7 @@ def _model_name(v):
 _CHECKS = dict(
     n_train=lambda v: check_int(v, 'n_train', none_ok=True, hint='a number of training examples, or None for all'),
     n_eval=lambda v: check_int(v, 'n_eval', none_ok=True, hint='a number of valid/test examples, or None for all'),
-    model=_model_name,
+    model=_model_name, pooling=check_pooling,
     task_tokens=lambda v: check_bool(v, 'task_tokens'),
     min_support=check_min_support, min_len=check_min_len, max_len=check_max_len, max_gap=check_max_gap,
     max_patterns=check_max_patterns, max_seconds=check_max_seconds, on_overflow=check_on_overflow,
@@ -113,7 +120,11 @@ _CHECKS = dict(
     alpha=check_alpha, init=check_init, paper_tokens=lambda v: check_bool(v, 'paper_tokens'),
     sparse=lambda v: check_bool(v, 'sparse'),
     budget=check_share, n_sens=check_n_sens, beta=check_beta, normalize=check_normalize,
+    length_adjust=lambda v: check_bool(v, 'length_adjust'),
+    warmup_steps=check_warmup_steps, selection=check_selection,
     epochs=lambda v: check_int(v, 'epochs'),
+    min_steps=lambda v: check_int(v, 'min_steps', lo=0, hint='a floor on optimizer steps (0: none)'),
+    best_epoch=lambda v: check_bool(v, 'best_epoch'),
     lr=lambda v: check_number(v, 'lr', none_ok=True, hint="a peak learning rate such as 3e-4 (None: the method's)"),
     bs=check_bs, max_length=check_max_length,
     seed=lambda v: check_int(v, 'seed', lo=0), device=check_device, precision=check_precision,

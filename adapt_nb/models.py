@@ -182,7 +182,7 @@ def load_classifier(name_or_path=DEFAULT_MODEL, # embedded short name, local dir
                     dtype=None, # torch dtype (default: float32 for GGUF, the checkpoint's otherwise)
                     trust_remote_code:bool=False, # run code shipped with the checkpoint (off by default)
                     device=None, # move the model there (default: stay on CPU)
-                    pooling:str='native', # readout: 'auto' (as the checkpoint says), 'native', 'cls', 'mean', 'last'
+                    pooling:str='auto', # readout: 'auto' (as the checkpoint says), 'native', 'cls', 'mean', 'last'
                     **kwargs)->tuple: # (model, tokenizer); kwargs go to the model's `from_pretrained`
     "Load any Hugging Face checkpoint as a sequence classifier, with its tokenizer ready for batching."
     if not isinstance(num_labels, int) or num_labels < 2:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_training.ipynb #73b2d1d5
 from __future__ import annotations
-import shutil, time, uuid, warnings
+import math, shutil, time, uuid, warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import numpy as np, torch
@@ -19,19 +19,20 @@ from fastai.optimizer import Adam
 from fastai.callback.schedule import Learner   # this import also patches fit_one_cycle and lr_find onto Learner
 from fastai.torch_core import set_seed
 from .data import TaskData, load_rotten_tomatoes
-from .models import load_classifier, record_size, count_params
+from .models import load_classifier, record_size, count_params, module_inventory, restore_pooling
 from .sequences import select_task_sequences
 from .tokenization import TaskTokenizer, resize_token_embeddings
-from .sensitivity import sensitivity_batches, module_sensitivity, sensitivity_scores, select_modules, ModuleSelection
+from .sensitivity import (sensitivity_batches, module_sensitivity, sensitivity_scores, select_modules,
+                                  ModuleSelection, reference_scores)
 from .config import AdaptConfig, check_bs, check_max_length
 from .runs import RunDir, Checkpoint, load_checkpoint, run_fingerprint, write_json, read_json, atomic_dir, recover_run
 
 # %% auto #0
 __all__ = ['RECORD_KEYS', 'encode_texts', 'pad_batch', 'LengthGroupedDL', 'task_dataloaders', 'HFClassifier', 'hf_model',
-           'macro_f1', 'classifier_learner', 'TaskRowsEmbedding', 'SparseFinetune', 'TrackCosts', 'measure_costs',
-           'predict_logits', 'AdaptedClassifier', 'majority_macro_f1', 'evaluate', 'AdaptResult', 'add_task_tokens',
-           'select_trainable', 'run_device', 'run_precision', 'fit', 'score_run', 'run_info', 'save_run',
-           'prepare_task', 'adapt', 'load_adapted', 'cpu_distrib_ctx']
+           'macro_f1', 'classifier_learner', 'TaskRowsEmbedding', 'SparseFinetune', 'run_epochs', 'BestEpoch',
+           'TrackCosts', 'measure_costs', 'predict_logits', 'AdaptedClassifier', 'majority_macro_f1', 'evaluate',
+           'AdaptResult', 'add_task_tokens', 'select_trainable', 'run_device', 'run_precision', 'fit', 'score_run',
+           'run_info', 'save_run', 'run_classifier', 'prepare_task', 'adapt', 'load_adapted', 'cpu_distrib_ctx']
 
 # %% ../nbs/08_training.ipynb #fe40f99c
 def encode_texts(tokenizer,              # a Hugging Face tokenizer or a `TaskTokenizer`
@@ -266,6 +267,52 @@ class SparseFinetune(Callback):
         emb = m.get_input_embeddings()
         if isinstance(emb, TaskRowsEmbedding): m.set_input_embeddings(emb.merged())
 
+# %% ../nbs/08_training.ipynb #8e81a59b
+def run_epochs(config, # an `AdaptConfig` (its epochs and min_steps)
+               steps_per_epoch:int, # optimizer steps in one epoch (batches of the training loader)
+              )->int: # epochs to train
+    "The epochs a run trains: `config.epochs`, raised until the run makes at least `config.min_steps` optimizer steps."
+    if steps_per_epoch < 1: raise ValueError("the training loader has no batch: the train split is empty")
+    return max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
+
+# %% ../nbs/08_training.ipynb #2364721c
+class BestEpoch(Callback):
+    "Keep the trainable weights of the epoch with the best valid macro-F1 and put them back when the fit ends."
+    order = 55     # after the Recorder has the epoch's metrics; before SparseFinetune merges the new rows (70)
+    def __init__(self, folder=None, # also save the best weights here (a run's checkpoints folder), for resume
+                 fingerprint:dict=None, # the run's fingerprint, saved with them and checked on resume
+                 metric:str='f1_score', # the recorder's metric to maximise
+                ):
+        self.folder, self.fingerprint, self.metric = None if folder is None else Path(folder), fingerprint, metric
+        self.best, self.state = None, None
+    def _params(self)->dict:
+        "The parameters the optimizer may change, by name."
+        ids = {id(p) for pl in self.learn.opt.param_lists for p in pl}
+        return {n: p for n, p in self.learn.model.named_parameters() if id(p) in ids}
+    def before_fit(self):
+        f = None if self.folder is None else self.folder/'best'/'best.pth'
+        if self.best is None and f is not None and f.is_file():          # a resumed run: its best epoch so far
+            saved = torch.load(f, weights_only=False, map_location='cpu')
+            if saved.get('fingerprint') == self.fingerprint: self.best, self.state = saved['best'], saved['state']
+    def after_epoch(self):
+        rec = self.learn.recorder
+        v = dict(zip(rec.metric_names[1:-1], rec.values[-1])) if rec.values else {}
+        if self.metric not in v: return
+        if self.best is None or float(v[self.metric]) > self.best['score']:
+            self.best = dict(score=float(v[self.metric]), epoch=self.epoch, metrics={k: float(x) for k, x in v.items()})
+            self.state = {n: p.detach().to('cpu', copy=True) for n, p in self._params().items()}
+            if self.folder is not None:
+                with atomic_dir(self.folder/'best') as d:
+                    torch.save(dict(best=self.best, state=self.state, fingerprint=self.fingerprint), d/'best.pth')
+    def restore(self):
+        "Put the best epoch's weights back into the model."
+        if self.state is None: return
+        ps = self._params()
+        with torch.no_grad():
+            for n, v in self.state.items(): ps[n].copy_(v)
+        self.learn.best_epoch = self.best
+    def after_fit(self): self.restore()
+
 # %% ../nbs/08_training.ipynb #225b17b9
 def _rss_peak_reset()->bool:
     "Reset the resident-set high-water mark of this process (Linux /proc/self/clear_refs); False where unsupported."
@@ -442,7 +489,8 @@ class AdaptResult:
         "One flat row of a results table, with the same keys (`RECORD_KEYS`) for every method."
         c, t, cfg = self.costs, self.metrics, self.config
         row = dict(method=self.method, task=self.task, model=str(getattr(self, 'model', cfg.model)),
-                   task_tokens=cfg.task_tokens, budget=cfg.budget, seed=cfg.seed, lr=self.lr, epochs=cfg.epochs,
+                   task_tokens=cfg.task_tokens, budget=cfg.budget, seed=cfg.seed, lr=self.lr,
+                   epochs=c.get('epochs', cfg.epochs),
                    n_train=self.n_examples['train'], n_test=self.n_examples['test'],
                    unparseable=t.get('unparseable', 0),
                    trainable=c.get('n_trainable'), total=c.get('n_params'), share=c.get('trainable_share'),
@@ -470,10 +518,12 @@ def select_trainable(model:nn.Module, # the classifier (embedding already grown 
     "Step 2 (eq. 3-6): score every module on `n_sens` training examples, select greedily within the budget."
     cfg = AdaptConfig.of(config, **overrides)
     new_ids = tokenizer.task_ids if isinstance(tokenizer, TaskTokenizer) else []
-    batches = sensitivity_batches(tokenizer, task.train['text'], task.train['label'], bs=cfg.bs,
-                                  max_length=cfg.max_length, n_samples=cfg.n_sens, seed=cfg.seed)
-    sens = module_sensitivity(model, batches, progress=cfg.progress)
-    scores = sensitivity_scores(sens, beta=cfg.beta, normalize=cfg.normalize)
+    if cfg.selection == 'sensitivity':
+        batches = sensitivity_batches(tokenizer, task.train['text'], task.train['label'], bs=cfg.bs,
+                                      max_length=cfg.max_length, n_samples=cfg.n_sens, seed=cfg.seed)
+        sens = module_sensitivity(model, batches, **cfg.kwargs_for(module_sensitivity))
+        scores = sensitivity_scores(sens, beta=cfg.beta, normalize=cfg.normalize)
+    else: scores = reference_scores(module_inventory(model), cfg.selection, cfg.seed)   # the references of ablations
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')        # "head alone above budget": SparseFinetune says it better
         return select_modules(scores, cfg.budget, new_token_ids=new_ids)
@@ -514,8 +564,11 @@ def fit(model:nn.Module, # the classifier (or a PEFT wrapper of it)
     cfg = AdaptConfig.of(config)
     dev = run_device(cfg)
     dls = task_dataloaders(task, tokenizer, bs=cfg.bs, max_length=cfg.max_length, seed=cfg.seed, device=dev)
-    lr = cfg.lr_for(method)
-    learn = classifier_learner(model, dls, lr=lr, cbs=list(cbs) + [TrackCosts()])
+    lr, epochs = cfg.lr_for(method), run_epochs(cfg, len(dls.train))
+    best = BestEpoch(checkpoints, fingerprint) if cfg.best_epoch and task.valid is not None else None
+    if cfg.best_epoch and task.valid is None:
+        say("[adapt] no valid split: the last epoch is kept (none is chosen on the test split)")
+    learn = classifier_learner(model, dls, lr=lr, cbs=list(cbs) + [TrackCosts()] + ([best] if best else []))
     if (prec := run_precision(cfg, dev)) != 'fp32': learn.to_bf16() if prec == 'bf16' else learn.to_fp16()
     if not cfg.progress: learn.remove_cbs([cb for cb in learn.cbs if type(cb).__name__ == 'ProgressCallback'])
     start = 0
@@ -525,10 +578,12 @@ def fit(model:nn.Module, # the classifier (or a PEFT wrapper of it)
     costs = measure_costs(learn, n_batches=cfg.count_flops) if cfg.count_flops else {}
     n = count_params(hf_model(learn))          # while the new rows are still their own parameter
     costs.update(n_trainable=n['trainable'], n_params=n['total'], trainable_share=n['share'])
-    if start < cfg.epochs:
+    if start < epochs:
         with (nullcontext() if cfg.progress else learn.no_logging()):
-            learn.fit_one_cycle(cfg.epochs, lr, start_epoch=start)
-    costs.update(getattr(learn, 'costs', {}))
+            learn.fit_one_cycle(epochs, lr, start_epoch=start)
+    elif best is not None: best.before_fit(); best.restore()         # resumed after the last epoch
+    costs.update(getattr(learn, 'costs', {}), epochs=epochs, steps=epochs * len(dls.train),
+                 best_epoch=None if best is None or best.best is None else best.best['epoch'])
     learn.lr_max, learn.start_epoch = lr, start
     return learn, costs
 
@@ -541,7 +596,11 @@ def score_run(learn:Learner, # a fitted learner (from `fit`)
     if isinstance(emb, TaskRowsEmbedding): hf.set_input_embeddings(emb.merged())   # resumed with nothing left to train
     rec, valid = learn.recorder, None
     if task.valid is not None:
-        if learn.start_epoch < learn.n_epoch and rec.values:   # fastai validated after the last epoch: reuse it
+        if getattr(learn, 'best_epoch', None):                 # the chosen epoch's validation: reuse it
+            v = learn.best_epoch['metrics']
+            valid = dict(split='valid', n=len(task.valid), macro_f1=v['f1_score'], accuracy=v['accuracy'],
+                         loss=v['valid_loss'], epoch=learn.best_epoch['epoch'])
+        elif learn.start_epoch < learn.n_epoch and rec.values:   # fastai validated after the last epoch: reuse it
             v = dict(zip(rec.metric_names[1:-1], rec.values[-1]))
             valid = dict(split='valid', n=len(task.valid), macro_f1=float(v['f1_score']), accuracy=float(v['accuracy']),
                          loss=float(v['valid_loss']))
@@ -602,6 +661,11 @@ def _selection_step(clf, tok, task, cfg, out, say)->tuple:
         f"{sel['share']:.1%} of parameters ({s:.0f} s): {sel['modules'][:4]}...")
     return sel, cb, s
 
+def run_classifier(task:TaskData, cfg:AdaptConfig)->tuple:
+    "The run's (classifier, tokenizer): `cfg.model` with the task's labels and `cfg.pooling`, on the run's device."
+    return load_classifier(cfg.model, num_labels=task.num_labels, label_names=task.label_names,
+                           device=run_device(cfg), pooling=cfg.pooling)
+
 def prepare_task(task, cfg)->TaskData:
     "The task a run trains on: the given one (default: embedded Rotten Tomatoes), subsampled as the settings say."
     if task is None: task = load_rotten_tomatoes(seed=0)
@@ -627,8 +691,7 @@ def _pipeline(task, cfg, method, rd, fp, resuming, cbs, say)->AdaptResult:
     prev = stage if resuming else None              # where a resumed run finds its saved tokenizer and selection
     run_id = (rd.meta(stage) or {}).get('run_id') if resuming else uuid.uuid4().hex[:12]
     t0, c0, timings, cbs, selection = time.perf_counter(), time.process_time(), {}, list(cbs or []), None
-    clf, tok = load_classifier(cfg.model, num_labels=task.num_labels, label_names=task.label_names,
-                               device=run_device(cfg))
+    clf, tok = run_classifier(task, cfg)
     if cfg.task_tokens: tok, timings['task_tokens_s'] = _tokens_step(clf, tok, task, cfg, prev, say)
     record_size(clf)
     if cfg.sparse:
@@ -689,6 +752,7 @@ def load_adapted(path, # a directory written by `adapt(..., out_dir=path)`
     tok = (TaskTokenizer.from_pretrained(p/'tokenizer') if (p/'tokenizer'/'task_tokens.json').exists()
            else AutoTokenizer.from_pretrained(str(p/'tokenizer')))
     model = AutoModelForSequenceClassification.from_pretrained(str(p/'model'))
+    restore_pooling(model)                  # the readout it was trained with (see `adapt_nb.models.set_pooling`)
     model.eval()
     if device is not None: model.to(device)
     n_rows, names = model.get_input_embeddings().num_embeddings, meta['label_names']
