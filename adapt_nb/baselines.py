@@ -19,12 +19,13 @@ from .training import (TaskRowsEmbedding, AdaptResult, adapt, add_task_tokens, f
                                run_info, run_classifier, macro_f1, majority_macro_f1)
 
 # %% auto #0
-__all__ = ['PEFT_METHODS', 'PROMPT_TEMPLATE', 'FEW_SHOT_INTRO', 'PROMPTS', 'METHODS', 'METHOD_KWARGS', 'head_modules',
+__all__ = ['PEFT_METHODS', 'PROMPT_TEMPLATE', 'FEW_SHOT_INTRO', 'PROMPTS', 'TFIDF_CS', 'METHODS', 'METHOD_KWARGS', 'head_modules',
            'layer_linears', 'train_task_rows', 'lora_rank_for_budget', 'check_prefix_share', 'prefix_length',
            'accept_past_key_values', 'build_peft', 'orthogonality_penalty', 'AdaLoraCallback', 'layer_groups',
            'plan_layers', 'select_layers', 'check_interval', 'LisaCallback', 'task_prompt', 'pick_shots',
            'build_prompt', 'parse_label', 'load_lm_tokenizer', 'load_causal_lm', 'chat_prompt', 'generate_answers',
-           'prompt_classify', 'train_baseline', 'prompt_run', 'method_settings', 'run_method', 'run_methods']
+           'prompt_classify', 'tfidf_classify', 'tfidf_run', 'train_baseline', 'prompt_run', 'method_settings',
+           'run_method', 'run_methods']
 
 # %% ../nbs/09_baselines.ipynb #f11970fa
 def head_modules(model:nn.Module)->list:
@@ -482,6 +483,52 @@ def prompt_classify(task:TaskData, # the task (its name picks appendix 8.3's ins
     return dict(res, unparseable=int((pred < 0).sum()), infer_s=time.perf_counter() - t0, shots=shots,
                 answers=answers, pred=pred.tolist())
 
+# %% ../nbs/09_baselines.ipynb #c8eea0c0
+TFIDF_CS = (0.3, 1., 3., 10., 30., 100.)   # logistic regression's C tried; the best on the valid split is kept
+
+def tfidf_classify(task:TaskData, # the task (train, valid, test)
+                   ngrams:int=2, # word 1..ngrams-grams
+                   Cs=TFIDF_CS, # inverse regularisation strengths to try (the first one when there is no valid split)
+                   vocab_share:float=1.0, # share of the vocabulary kept, most frequent features first
+                  )->dict: # test macro_f1, accuracy, n, majority_macro_f1; C, valid_macro_f1, trainable, times
+    "TF-IDF + logistic regression (balanced classes), C chosen on the valid split, test scored once."
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    vocab_share = check_share(vocab_share, 'vocab_share', 'of the vocabulary to keep')
+    t0 = time.perf_counter()
+    vec = TfidfVectorizer(ngram_range=(1, ngrams))
+    X = vec.fit_transform(task.train['text'])
+    keep = np.argsort(-np.asarray((X > 0).sum(0)).ravel(), kind='stable')[:max(1, round(vocab_share * X.shape[1]))]
+    def fit(C):
+        return LogisticRegression(C=C, class_weight='balanced', max_iter=3000).fit(X[:, keep], task.train['label'])
+    def score(clf, df):
+        return macro_f1(clf.predict(vec.transform(df['text'])[:, keep]), df['label'].values, task.num_labels)
+    fits = {C: fit(C) for C in (Cs if task.valid is not None else Cs[:1])}
+    valid = {C: score(clf, task.valid) for C, clf in fits.items()} if task.valid is not None else {}
+    C = max(valid, key=valid.get) if valid else Cs[0]
+    train_s, t0 = time.perf_counter() - t0, time.perf_counter()
+    y, pred = task.test['label'].values, fits[C].predict(vec.transform(task.test['text'])[:, keep])
+    return dict(macro_f1=macro_f1(pred, y, task.num_labels), accuracy=float((pred == y).mean()), n=len(y),
+                majority_macro_f1=majority_macro_f1(task, y), C=C, valid_macro_f1=valid.get(C),
+                trainable=int(fits[C].coef_.size + fits[C].intercept_.size), vocab=len(keep), vocab_total=X.shape[1],
+                train_s=train_s,
+                infer_s=time.perf_counter() - t0)
+
+# %% ../nbs/09_baselines.ipynb #3e62f8db
+def tfidf_run(name:str, # 'tfidf'
+              task:TaskData=None, # the task (default: the embedded Rotten Tomatoes task)
+              config=None, # an `AdaptConfig`: `n_train`, `n_eval`, `seed` (sampling) and `task_tokens` (1-3-grams)
+              **kw)->AdaptResult: # passed to `tfidf_classify` (e.g. Cs, vocab_share)
+    "TF-IDF + logistic regression as a run: the non-neural baseline, C chosen on the valid split."
+    cfg = AdaptConfig.of(config)
+    task = prepare_task(task, cfg)
+    r = tfidf_classify(task, ngrams=3 if cfg.task_tokens else 2, **kw)
+    costs = dict(n_trainable=r['trainable'], n_params=None, trainable_share=None, train_s=r['train_s'],
+                 infer_s=r['infer_s'])
+    valid = None if r['valid_macro_f1'] is None else dict(split='valid', macro_f1=r['valid_macro_f1'], C=r['C'])
+    return AdaptResult(metrics=r, valid_metrics=valid, costs=costs, config=cfg, selection=None, out_dir=None,
+                       model='tfidf', lr=None, **run_info(task, name))
+
 # %% ../nbs/09_baselines.ipynb #bb22c92e
 def _n_base(tok): return tok.n_base if isinstance(tok, TaskTokenizer) else None
 
@@ -546,7 +593,8 @@ def _adapt_run(name, task, config, **kw)->AdaptResult:
 
 # every method by name: the function that runs it, (name, task, config, **its own knobs) -> AdaptResult
 METHODS = dict(adapt=_adapt_run, e2e=_adapt_run, adalora=train_baseline, prefix=train_baseline, lora=train_baseline,
-               lisa=train_baseline, layers=train_baseline, zero_shot=prompt_run, few_shot=prompt_run)
+               lisa=train_baseline, layers=train_baseline, zero_shot=prompt_run, few_shot=prompt_run,
+               tfidf=tfidf_run)
 
 # the knobs a method has beyond `AdaptConfig`, and their checks
 METHOD_KWARGS = dict(interval=check_interval, prefix_share=check_prefix_share,

@@ -24,7 +24,8 @@ __all__ = ['PAPER_BUDGETS', 'METHOD_LABELS', 'GRID_COLS', 'PER_CELL', 'load_conf
 # %% ../nbs/10_experiments.ipynb #2a025413
 PAPER_BUDGETS = (0.05, 0.1, 0.15, 0.2, 0.5, 1.0)   # Tables 2-3: share of the model's parameters AdaPT tunes
 METHOD_LABELS = {'e2e': 'FT', 'adapt': 'AdaPT', 'adalora': 'AL', 'prefix': 'PT', 'layers': 'LS', 'lora': 'LoRA',
-                 'lisa': 'LISA', 'zero_shot': '0-shot', 'few_shot': '10-shot'}   # the paper's column names and order
+                 'lisa': 'LISA', 'zero_shot': '0-shot', 'few_shot': '10-shot',
+                 'tfidf': 'TF-IDF'}   # the paper's column names and order (TF-IDF + logistic regression last)
 GRID_COLS = ('key', 'dataset', 'model', 'model_id', 'method', 'task_tokens', 'budget', 'seed', 'config')
 PER_CELL = ('model', 'task_tokens', 'budget', 'seed')   # settings the grid gives each cell (never in run_kwargs)
 _CONFIG_KEYS = {'name', 'results', 'methods', 'task_tokens', 'budgets', 'seeds', 'datasets', 'models', 'run_kwargs',
@@ -336,24 +337,12 @@ def bow_runner(method:str, # recorded only (the classifier is always TF-IDF + lo
                budget:float=None, # the cell's parameter budget: recorded only
                seed:int=0, # recorded only (the fit is deterministic)
                vocab_share:float=1.0, # share of the vocabulary kept, most frequent features first
-               max_iter:int=1000, # logistic regression iterations
               )->dict:
-    "A cheap, real runner for grids and the non-neural baseline: TF-IDF + logistic regression."
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from adapt_nb.training import macro_f1
-    vocab_share = check_share(vocab_share, 'vocab_share', 'of the vocabulary to keep')
-    tr, t0 = task.train, time.perf_counter()
-    vec = TfidfVectorizer(ngram_range=(1, 3) if task_tokens else (1, 2))
-    X = vec.fit_transform(tr['text'])
-    keep = np.argsort(-np.asarray((X > 0).sum(0)).ravel(), kind='stable')[:max(1, int(round(vocab_share * X.shape[1])))]
-    clf = LogisticRegression(max_iter=max_iter).fit(X[:, keep], tr['label'])
-    train_s = time.perf_counter() - t0; t0 = time.perf_counter()
-    pred = clf.predict(vec.transform(task.test['text'])[:, keep])
-    y = task.test['label'].values
-    return dict(macro_f1=macro_f1(pred, y, task.num_labels), accuracy=float((pred == y).mean()),
-                trainable_params=int(clf.coef_.size + clf.intercept_.size), trainable_share=len(keep) / X.shape[1],
-                train_s=train_s, infer_s=time.perf_counter() - t0)
+    "A cheap, real runner for grids: TF-IDF + logistic regression (`adapt_nb.baselines.tfidf_classify`)."
+    from adapt_nb.baselines import tfidf_classify
+    r = tfidf_classify(task, ngrams=3 if task_tokens else 2, vocab_share=vocab_share)
+    return dict(macro_f1=r['macro_f1'], accuracy=r['accuracy'], trainable_params=r['trainable'],
+                trainable_share=r['vocab'] / r['vocab_total'], train_s=r['train_s'], infer_s=r['infer_s'])
 
 # %% ../nbs/10_experiments.ipynb #4e3ee242
 def _method_order(methods)->list:
