@@ -4,18 +4,18 @@
 
 # %% ../nbs/03_bide.ipynb #5967d63d
 from __future__ import annotations
-import gc, math, numbers
+import gc, math, numbers, time
 from itertools import repeat
 from typing import NamedTuple
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 from tqdm import tqdm
 from .checks import check_int, check_number, check_choice
 
 # %% auto #0
 __all__ = ['embedded_patterns', 'brute_force_closed', 'check_max_gap', 'check_min_support', 'check_min_len', 'check_max_len',
-           'check_lengths', 'check_max_patterns', 'check_on_overflow', 'supporting_sequences', 'ClosedSequence',
-           'PatternOverflowError', 'mine_closed_sequences', 'closed_case', 'check_exact']
+           'check_lengths', 'check_max_patterns', 'check_max_seconds', 'check_on_overflow', 'supporting_sequences',
+           'ClosedSequence', 'PatternOverflowError', 'mine_closed_sequences', 'closed_case', 'check_exact']
 
 # %% ../nbs/03_bide.ipynb #50fcfc53
 def embedded_patterns(seq,                   # one sequence of token ids
@@ -116,6 +116,10 @@ def check_max_patterns(max_patterns:int)->int:
     "Validate `max_patterns`, the bound on the number of patterns kept: an int >= 1."
     return check_int(max_patterns, "max_patterns", hint="the most closed patterns mining may keep")
 
+def check_max_seconds(max_seconds:float|None)->float|None:
+    "Validate `max_seconds`, the time bound of mining: None (no bound) or a number > 0."
+    return check_number(max_seconds, "max_seconds", none_ok=True, hint="the most seconds mining may take")
+
 def check_on_overflow(on_overflow:str)->str:
     "Validate `on_overflow`: 'raise' or 'topk'."
     return check_choice(on_overflow, "on_overflow", ("raise", "topk"))
@@ -191,6 +195,7 @@ def _heap_push(hsup, hitems, hlen, hn, k, sup, items, m):
         _heap_swap(hsup, hitems, hlen, i, w); i = w
     return hn
 
+# %% ../nbs/03_bide.ipynb #f56c9500
 @njit(cache=True)
 def _report(pat, m, sup, sids, mode, max_out, want_sids, outs, heap, counters):
     "A closed pattern found: append it (mode 0) or offer it to the top-k heap (mode 1); (full?, output arrays)."
@@ -200,6 +205,13 @@ def _report(pat, m, sup, sids, mode, max_out, want_sids, outs, heap, counters):
     hsup, hitems, hlen = heap
     counters[3] = _heap_push(hsup, hitems, hlen, counters[3], hsup.shape[0], sup, pat, m)
     return False, outs
+
+@njit(cache=True)
+def _past(deadline):
+    "Is the wall clock (`time.perf_counter`) past `deadline`? Asked every 256 nodes, so a time bound costs nothing."
+    with objmode(now='float64'):
+        now = time.perf_counter()
+    return now > deadline
 
 @njit(cache=True)
 def _min_support_now(minsup, mode, heap, counters):
@@ -373,7 +385,7 @@ def _count_after_first(tok, off, pool_sid, pool_pos, b0, b1, stamp, cnt, touched
 
 @njit(cache=True)
 def _bide_batch(tok, off, minsup, min_len, max_len, lo, hi, tree, root_ptop, root_ctop, scratch, gst,
-                mode, max_out, want_sids, counters, outs, heap, nodes_done):
+                mode, max_out, want_sids, counters, outs, heap, nodes_done, deadline):
     "Depth-first BIDE over the root children lo..hi-1; returns (status, grown tree arrays, grown output arrays)."
     fe, cnt, stamp, mark, ftag, cursor, touched, lpos, ldone, tord, rec_x, rec_s, rec_q = scratch
     pat, f_next, f_hi, f_ptop, f_ctop = _frames(max_len, lo, hi, root_ptop, root_ctop)
@@ -384,6 +396,7 @@ def _bide_batch(tok, off, minsup, min_len, max_len, lo, hi, tree, root_ptop, roo
         pool_sid, pool_pos = tree[2], tree[3]
         m, sup = d + 1, b1 - b0
         nodes_done[0] += 1
+        if nodes_done[0] % 256 == 0 and _past(deadline): return 2, tree, outs
         msup = _min_support_now(minsup, mode, heap, counters)
         if sup < msup: continue
         for e in range(b0, b1): fe[pool_sid[e], m] = pool_pos[e]
@@ -599,7 +612,7 @@ def _scan_windows(tok, off, pool_sid, pool_pos, b0, b1, k, fill, occ, cnt, stamp
 # %% ../nbs/03_bide.ipynb #52c02938
 @njit(cache=True)
 def _gap_batch(tok, off, k, minsup, min_len, max_len, lo, hi, tree, root_ptop, root_ctop, scratch, gst,
-               mode, max_out, want_sids, counters, outs, heap, nodes_done):
+               mode, max_out, want_sids, counters, outs, heap, nodes_done, deadline):
     "Depth-first gap-constrained closed mining over the root children lo..hi-1; returns (status, tree, outputs)."
     alo, ahi, cnt, occ, stamp, mark, ftag, cursor, touched, gsid, cand, smark, va, vb = scratch
     pat, f_next, f_hi, f_ptop, f_ctop = _frames(max_len, lo, hi, root_ptop, root_ctop)
@@ -611,6 +624,7 @@ def _gap_batch(tok, off, k, minsup, min_len, max_len, lo, hi, tree, root_ptop, r
         m = d + 1; nb0[m] = b0; nb1[m] = b1
         pool_sid, pool_pos = tree[2], tree[3]
         nodes_done[0] += 1
+        if nodes_done[0] % 256 == 0 and _past(deadline): return 2, tree, outs
         msup = _min_support_now(minsup, mode, heap, counters)
         sup = _group_ends(pool_sid, b0, b1, alo, ahi, m, gsid)
         if sup < msup: continue
@@ -714,7 +728,10 @@ class ClosedSequence(NamedTuple):
     sids: np.ndarray|None = None   # sorted ids (indices into db) of the supporting sequences, if return_sids
 
 class PatternOverflowError(RuntimeError):
-    "More closed patterns than `max_patterns` allows."
+    "More closed patterns than `max_patterns` allows, or mining took longer than `max_seconds`."
+
+_FIXES = ("raise min_support, lower max_len, use a small max_gap (0, contiguous, is always fast), raise max_patterns "
+          "or max_seconds, or pass on_overflow='topk' to keep the most frequent patterns")
 
 def _min_count(min_support, n):
     "min_support (count or fraction of n) as a count."
@@ -801,7 +818,7 @@ def _topk_result(tok, off, V, k, heap, counters, want_sids):
     return flat, ioff, sup, sids
 
 # %% ../nbs/03_bide.ipynb #f1e9cb5d
-def _run_core(tok, off, V, minsup, min_len, max_len, k, max_patterns, topk, want_sids, progress):
+def _run_core(tok, off, V, minsup, min_len, max_len, k, max_patterns, topk, want_sids, progress, max_seconds=None):
     "Run the compiled miner; return flat dense-rank items, offsets, supports, and sids (flat, offsets) or None."
     gapped = k >= 0
     max_len = min(max_len, int(np.diff(off).max()))  # no pattern is longer than the longest sequence
@@ -813,6 +830,7 @@ def _run_core(tok, off, V, minsup, min_len, max_len, k, max_patterns, topk, want
     want = bool(want_sids and not topk)
     outs, heap = _outputs(want, max_patterns if topk else 0, max_len)
     counters, gst, nodes = np.zeros(4, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)
+    deadline = math.inf if max_seconds is None else time.perf_counter() + max_seconds
     w = np.diff(boff).astype(np.float64)
     cuts = np.searchsorted(np.cumsum(w), np.linspace(0, w.sum(), 201)[1:-1])
     cuts = np.unique(np.concatenate([[0, len(items)], cuts]))
@@ -820,13 +838,14 @@ def _run_core(tok, off, V, minsup, min_len, max_len, k, max_patterns, topk, want
               unit_scale=True, leave=False) as bar:
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             args = (lo, hi, tree, len(psid), len(items) + 1, scratch, gst, int(topk), max_patterns, want, counters,
-                    outs, heap, nodes)
+                    outs, heap, nodes, deadline)
             if gapped: status, tree, outs = _gap_batch(tok, off, k, minsup, min_len, max_len, *args)
             else: status, tree, outs = _bide_batch(tok, off, minsup, min_len, max_len, *args)
-            if status:
-                raise PatternOverflowError(
-                    f"more than max_patterns={max_patterns} closed patterns: raise min_support, lower max_len, set a "
-                    "max_gap, raise max_patterns, or pass on_overflow='topk' to keep the most frequent ones")
+            if status == 1:
+                raise PatternOverflowError(f"more than max_patterns={max_patterns} closed patterns: {_FIXES}")
+            if status == 2:
+                raise PatternOverflowError(f"mining stopped after max_seconds={max_seconds:g} ({int(counters[0])} "
+                                           f"closed patterns so far): {_FIXES}")
             bar.update(int(w[lo:hi].sum()))
             bar.set_postfix(patterns=int(counters[3] if topk else counters[0]), refresh=False)
     if topk: return _topk_result(tok, off, V, k, heap, counters, want_sids)
@@ -840,6 +859,7 @@ def mine_closed_sequences(db,                    # sequences of non-negative int
                           max_gap:int|None=None, # None: any gap (BIDE); k >= 0: at most k tokens between items
                           max_patterns:int=5_000_000, # bound on the number of patterns kept
                           on_overflow:str="raise",    # 'raise': PatternOverflowError; 'topk': keep the best ones
+                          max_seconds:float=None,     # time bound (None: none); past it, PatternOverflowError
                           return_sids:bool=False,     # attach the sorted ids of the supporting sequences
                           progress:bool=True,         # progress bar on runs longer than a second
                          )->list:                     # ClosedSequence list, support descending, then items ascending
@@ -848,9 +868,9 @@ def mine_closed_sequences(db,                    # sequences of non-negative int
     minsup = _min_count(min_support, len(off) - 1)
     min_len, max_len = check_lengths(min_len, max_len)
     max_patterns, k = check_max_patterns(max_patterns), _gap_code(max_gap)
-    topk = check_on_overflow(on_overflow) == "topk"
+    topk, max_seconds = check_on_overflow(on_overflow) == "topk", check_max_seconds(max_seconds)
     flat, ioff, sup, sids = _run_core(tok, off, len(vocab), minsup, min_len, max_len, k, max_patterns, topk,
-                                      return_sids, progress)
+                                      return_sids, progress, max_seconds)
     enabled = gc.isenabled(); gc.disable()   # millions of small tuples: the cyclic GC would rescan them all
     try:
         vals = vocab[flat].tolist(); bounds = ioff.tolist()

@@ -7,13 +7,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 import numpy as np
-from .checks import check_int, check_number
+from numba import njit
+from .checks import check_int, check_number, check_choice
 from .bide import (mine_closed_sequences, check_max_gap, check_min_support, check_lengths, check_max_patterns,
-                           check_on_overflow)
+                           check_max_seconds, check_on_overflow, PatternOverflowError)
 
 # %% auto #0
-__all__ = ['tokenize_corpus', 'NgramCounts', 'count_ngrams', 'compute_pplx', 'pplx_many', 'check_max_tokens', 'check_alpha',
-           'check_pplx_cutoff', 'check_freq_cutoff', 'TaskSequence', 'Selection', 'select_sequences',
+__all__ = ['PAPER_ALG1', 'check_max_length', 'tokenize_corpus', 'text_segments', 'NgramCounts', 'compute_pplx', 'compute_pplu',
+           'count_ngrams', 'pplx_many', 'pplu_many', 'PairCounts', 'count_pairs', 'check_score', 'check_count_rule',
+           'check_max_tokens', 'check_max_share', 'check_alpha', 'check_pplx_cutoff', 'check_freq_cutoff',
+           'TaskSequence', 'Selection', 'score_many', 'select_sequences', 'score_patterns', 'noise_floor',
            'select_task_sequences']
 
 # %% ../nbs/04_sequences.ipynb #0f7d82ab
@@ -31,22 +34,57 @@ def _bare_backend(tokenizer):
     be.no_truncation(); be.no_padding()
     return be
 
+def check_max_length(max_length:int)->int:
+    "Validate `max_length`, the truncation length in tokens: an int >= 4 (room for the special tokens and some text)."
+    return check_int(max_length, 'max_length', lo=4, hint='room for the special tokens and some text')
+
 # %% ../nbs/04_sequences.ipynb #ded51e73
 def tokenize_corpus(tokenizer,             # a Hugging Face fast tokenizer
                     texts,                 # the finetuning inputs (strings)
+                    max_length:int=None,   # cut each input as the model will (None: whole texts)
                     batch_size:int=4096,   # texts per call to the Rust backend
                    )->list:                # one int64 array of token ids per text, no special tokens
     "Tokenize `texts` as Alg. 1 lines 2-5 do: the model tokenizer's ids, without special tokens."
     _check_fast(tokenizer)
     if isinstance(texts, str): raise TypeError("texts must be a list of strings, not one string: wrap it in a list")
+    keep = None
+    if max_length is not None:
+        keep = max(1, check_max_length(max_length) - tokenizer.num_special_tokens_to_add(pair=False))
+    left = getattr(tokenizer, 'truncation_side', 'right') == 'left'
     texts, be = list(texts), _bare_backend(tokenizer)
     out = []
     for i in range(0, len(texts), batch_size):
         enc = be.encode_batch_fast(texts[i:i+batch_size], add_special_tokens=False)
-        out += [np.asarray(e.ids, dtype=np.int64) for e in enc]
+        ids = [e.ids if keep is None or len(e.ids) <= keep else e.ids[-keep:] if left else e.ids[:keep] for e in enc]
+        out += [np.asarray(x, dtype=np.int64) for x in ids]
     return out
 
+# %% ../nbs/04_sequences.ipynb #c5c88d15
+def text_segments(db,            # tokenized inputs (`tokenize_corpus`)
+                  barrier_ids,   # ids that are not text: the tokenizer's special and unknown tokens
+                 )->tuple:       # (list of int64 arrays, the input index of each)
+    "Cut each input at special and unknown tokens; drop the empty pieces."
+    bar = np.asarray(sorted({int(b) for b in barrier_ids}), dtype=np.int64)
+    segs, src = [], []
+    for i, d in enumerate(db):
+        d = np.asarray(d, dtype=np.int64)
+        cut = np.nonzero(np.isin(d, bar))[0]
+        if len(cut) == 0:
+            if len(d): segs.append(d); src.append(i)
+            continue
+        for piece in np.split(d, cut):
+            piece = piece[~np.isin(piece, bar)]
+            if len(piece): segs.append(piece); src.append(i)
+    return segs, np.array(src, dtype=np.int64)
+
 # %% ../nbs/04_sequences.ipynb #4ad76a57
+def _lookup(keys, counts, V, x, y):
+    "Counts of the pairs (x, y) in the sorted keys x*V+y (0 for pairs not there)."
+    k = np.asarray(x, dtype=np.int64)*V + np.asarray(y, dtype=np.int64)
+    if len(keys) == 0: return np.zeros(k.shape, dtype=np.int64)
+    i = np.clip(np.searchsorted(keys, k), 0, len(keys)-1)
+    return np.where(keys[i] == k, counts[i], 0)
+
 @dataclass
 class NgramCounts:
     "Unigram and adjacent-bigram counts of a tokenized corpus (the `ct` of Alg. 1)."
@@ -64,10 +102,39 @@ class NgramCounts:
 
     def ct2(self, x, y):
         "Adjacent-bigram counts ct(xy) for the id arrays `x`, `y`."
-        keys = np.asarray(x, dtype=np.int64)*self.vocab_size + np.asarray(y, dtype=np.int64)
-        if len(self.bigram_keys) == 0: return np.zeros(keys.shape, dtype=np.int64)
-        i = np.clip(np.searchsorted(self.bigram_keys, keys), 0, len(self.bigram_keys)-1)
-        return np.where(self.bigram_keys[i] == keys, self.bigram_counts[i], 0)
+        return _lookup(self.bigram_keys, self.bigram_counts, self.vocab_size, x, y)
+
+# %% ../nbs/04_sequences.ipynb #2c1fbf35
+def compute_pplx(seq,                  # token ids [x1 ... xk], k >= 1
+                 counts:NgramCounts,   # statistics of the tokenized finetuning set (`count_ngrams`)
+                 alpha:float=0.,       # additive smoothing; 0 = Alg. 1 exactly (unseen bigram -> inf)
+                )->float:              # Alg. 1's perplexity p^(-1/k)
+    "Alg. 1 `ComputePPLX`, literally: (ct(x1)/N * prod_j ct(x_j x_j+1)/ct(x_j)) ** (-1/k)."
+    x = [int(t) for t in seq]
+    if not x: raise ValueError("seq is empty: give at least one token id")
+    V, a = counts.vocab_size, float(alpha)
+    logp = math.log((counts.ct(x[0]) + a) / (counts.n_tokens + a*V)) if counts.ct(x[0]) + a > 0 else -math.inf
+    for u, v in zip(x[:-1], x[1:]):
+        num, den = counts.ct2(u, v) + a, counts.ct(u) + a*V
+        logp += math.log(num/den) if num > 0 else -math.inf
+    return math.exp(-logp/len(x)) if logp > -math.inf else math.inf
+
+def compute_pplu(seq,                  # token ids [x1 ... xk], k >= 1
+                 counts:NgramCounts,   # unigram (and adjacent-bigram) statistics
+                 pairs=None,           # `PairCounts` for gapped patterns (below); None: adjacent bigrams
+                 alpha:float=0.,       # additive smoothing
+                )->float:              # unigram-normalised perplexity; 1 is the unigram baseline
+    "Roh et al.'s unigram-normalised perplexity: (prod_j P(x_j | x_j-1) / (w * P(x_j))) ** (-1/k), w the window."
+    x = [int(t) for t in seq]
+    if not x: raise ValueError("seq is empty: give at least one token id")
+    V, a, N = counts.vocab_size, float(alpha), counts.n_tokens
+    link, w = (counts.ct2, 1.) if pairs is None else (pairs.ct2, pairs.window)
+    lr = 0.
+    for u, v in zip(x[:-1], x[1:]):
+        num = link(u, v) + a
+        if num <= 0: return math.inf
+        lr += math.log(num / (counts.ct(u) + a*V)) - math.log(w * (counts.ct(v) + a) / (N + a*V))
+    return math.exp(-lr/len(x))
 
 # %% ../nbs/04_sequences.ipynb #e2d2f291
 def count_ngrams(db,                   # tokenized corpus: sequences of token ids
@@ -89,47 +156,110 @@ def count_ngrams(db,                   # tokenized corpus: sequences of token id
     bk, bc = np.unique(keys, return_counts=True)
     return NgramCounts(uni, bk.astype(np.int64), bc.astype(np.int64), int(len(flat)), V)
 
-# %% ../nbs/04_sequences.ipynb #2c1fbf35
-def compute_pplx(seq,                  # token ids [x1 ... xk], k >= 1
-                 counts:NgramCounts,   # statistics of the tokenized finetuning set (`count_ngrams`)
-                 alpha:float=0.,       # additive smoothing; 0 = Alg. 1 exactly (unseen bigram -> inf)
-                )->float:              # unigram-normalised perplexity p^(-1/k)
-    "Alg. 1 `ComputePPLX`: (ct(x1)/N * prod_j ct(x_j x_j+1)/ct(x_j)) ** (-1/k)."
-    x = [int(t) for t in seq]
-    if not x: raise ValueError("seq is empty: give at least one token id")
-    V, a = counts.vocab_size, float(alpha)
-    logp = math.log((counts.ct(x[0]) + a) / (counts.n_tokens + a*V)) if counts.ct(x[0]) + a > 0 else -math.inf
-    for u, v in zip(x[:-1], x[1:]):
-        num, den = counts.ct2(u, v) + a, counts.ct(u) + a*V
-        logp += math.log(num/den) if num > 0 else -math.inf
-    return math.exp(-logp/len(x)) if logp > -math.inf else math.inf
-
 # %% ../nbs/04_sequences.ipynb #3efcf239
+def _flat_links(seqs):
+    "Flattened sequences, their lengths and starts, and the positions j that end a link (x_j-1, x_j)."
+    seqs = [np.asarray(s, dtype=np.int64).ravel() for s in seqs]
+    lens = np.array([len(s) for s in seqs], dtype=np.int64)
+    if lens.min() == 0: raise ValueError(f"seqs[{int(np.argmin(lens))}] is empty")
+    flat, starts = np.concatenate(seqs), np.concatenate([[0], np.cumsum(lens)[:-1]])
+    nxt = np.ones(len(flat), dtype=bool); nxt[starts] = False
+    return flat, lens, starts, np.nonzero(nxt)[0]
+
 def pplx_many(seqs,                 # a list of token-id sequences
               counts:NgramCounts,   # corpus statistics
               alpha:float=0.,       # additive smoothing (see `compute_pplx`)
              )->np.ndarray:         # float64 perplexities, inf where a count is 0 and alpha=0
     "`compute_pplx` for many sequences at once (vectorised)."
-    seqs = [np.asarray(s, dtype=np.int64).ravel() for s in seqs]
-    if not seqs: return np.zeros(0)
-    lens = np.array([len(s) for s in seqs], dtype=np.int64)
-    if lens.min() == 0: raise ValueError(f"seqs[{int(np.argmin(lens))}] is empty")
-    flat, V, a = np.concatenate(seqs), counts.vocab_size, float(alpha)
-    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    if len(seqs) == 0: return np.zeros(0)
+    (flat, lens, starts, j1), V, a = _flat_links(seqs), counts.vocab_size, float(alpha)
     with np.errstate(divide='ignore'):
         first = np.log((counts.ct(flat[starts]) + a) / (counts.n_tokens + a*V))
-        nxt = np.ones(len(flat), dtype=bool); nxt[starts] = False   # positions j+1 of a bigram inside one sequence
-        j1 = np.nonzero(nxt)[0]
         terms = np.zeros(len(flat))
         terms[j1] = np.log((counts.ct2(flat[j1-1], flat[j1]) + a) / np.maximum(counts.ct(flat[j1-1]) + a*V, 1e-300))
     logp = first + np.add.reduceat(terms, starts)
     return np.where(np.isfinite(logp), np.exp(-logp/lens), np.inf)
 
+def pplu_many(seqs,                 # a list of token-id sequences
+              counts:NgramCounts,   # corpus statistics
+              pairs=None,           # `PairCounts` for gapped patterns; None: adjacent bigrams
+              alpha:float=0.,       # additive smoothing (see `compute_pplu`)
+             )->np.ndarray:         # float64 unigram-normalised perplexities, inf where a link is unseen
+    "`compute_pplu` for many sequences at once (vectorised)."
+    if len(seqs) == 0: return np.zeros(0)
+    (flat, lens, starts, j1), V, a, N = _flat_links(seqs), counts.vocab_size, float(alpha), counts.n_tokens
+    link, w = (counts.ct2, 1.) if pairs is None else (pairs.ct2, pairs.window)
+    u, v = flat[j1-1], flat[j1]
+    with np.errstate(divide='ignore', invalid='ignore'):      # an unseen token: -inf - -inf, an infinite score
+        terms = np.zeros(len(flat))
+        terms[j1] = (np.log((link(u, v) + a) / np.maximum(counts.ct(u) + a*V, 1e-300))
+                     - np.log(w * (counts.ct(v) + a) / (N + a*V)))
+    lr = np.add.reduceat(terms, starts)
+    return np.where(np.isfinite(lr), np.exp(-lr/lens), np.inf)
+
+# %% ../nbs/04_sequences.ipynb #68a44fb7
+@dataclass
+class PairCounts:
+    "Co-occurrence counts ct_g(u, v) of token pairs within the gap window (what the task tokenizer matches)."
+    keys: np.ndarray      # sorted keys u*vocab_size+v of the counted pairs
+    counts: np.ndarray    # ct_g(u, v) for each key
+    vocab_size: int       # V
+    max_gap: int|None     # g (None: any distance within a sequence)
+    window: float         # w: positions in a token's window (g+1; any gap: mean later positions in its sequence)
+    def ct2(self, x, y):
+        "ct_g(x, y) for the id arrays `x`, `y` (0 for pairs not counted)."
+        return _lookup(self.keys, self.counts, self.vocab_size, x, y)
+
+@njit(cache=True)
+def _window_counts(tok, off, want_u, keys, V, k):
+    "ct_g of the sorted keys u*V+v: pairs i < q of one sequence, q - i <= k + 1 (k < 0: any distance)."
+    cnt = np.zeros(len(keys), np.int64)
+    for s in range(len(off) - 1):
+        a, b = off[s], off[s + 1]
+        for i in range(a, b):
+            u = tok[i]
+            if not want_u[u]: continue
+            hi = b if k < 0 else min(b, i + k + 2)
+            for q in range(i + 1, hi):
+                key = u * V + tok[q]
+                j = np.searchsorted(keys, key)
+                if j < len(keys) and keys[j] == key: cnt[j] += 1
+    return cnt
+
+def count_pairs(db,                 # tokenized corpus: sequences of token ids
+                pairs,              # the (u, v) links to count
+                max_gap:int|None,   # the gap constraint (see `PairCounts`)
+                vocab_size:int,     # V
+               )->PairCounts:
+    "Co-occurrence counts of `pairs` within the gap window of `max_gap`, in one compiled pass over `db`."
+    g, V = check_max_gap(max_gap), int(vocab_size)
+    seqs = [np.asarray(s, dtype=np.int64).ravel() for s in db]
+    lens = np.array([len(s) for s in seqs], dtype=np.int64)
+    tok = np.concatenate(seqs) if seqs else np.zeros(0, np.int64)
+    off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    keys = np.unique(np.array([u * V + v for u, v in pairs], dtype=np.int64))
+    want = np.zeros(V, np.bool_); want[keys // V] = True
+    cnt = _window_counts(tok, off, want, keys, V, -1 if g is None else g)
+    w = float(g + 1) if g is not None else float((lens * (lens - 1) / 2).sum() / max(1, len(tok)))
+    return PairCounts(keys, cnt, V, g, w)
+
 # %% ../nbs/04_sequences.ipynb #1f248f00
+def check_score(score:str)->str:
+    "Validate `score`: 'pplu' (Roh et al.'s unigram-normalised perplexity, the text) or 'alg1' (the pseudo-code)."
+    return check_choice(score, 'score', ('pplu', 'alg1'))
+
+def check_count_rule(count_rule:str)->str:
+    "Validate `count_rule`: 'noise' (keep what scores better than chance) or 'cap' (fill `max_tokens`, the paper)."
+    return check_choice(count_rule, 'count_rule', ('noise', 'cap'))
+
 def check_max_tokens(max_tokens:int|None)->int|None:
     "Validate `max_tokens`, the most task sequences to add: None (10% of the vocabulary) or an int >= 1."
     return check_int(max_tokens, 'max_tokens', none_ok=True,
                      hint='the most task sequences to add; None: 10% of the vocabulary')
+
+def check_max_share(max_share:float|None)->float|None:
+    "Validate `max_share`, the most task tokens as a share of all tokens of the training texts: None or in (0, 1)."
+    return check_number(max_share, 'max_share', hi=0.99, none_ok=True, hint="the paper: at most 0.1 of all tokens")
 
 def check_alpha(alpha:float)->float:
     "Validate `alpha`, the additive smoothing of the perplexity: a number >= 0."
@@ -146,7 +276,7 @@ def check_freq_cutoff(freq_cutoff:int|None)->int|None:
 # %% ../nbs/04_sequences.ipynb #6a448469
 @dataclass(frozen=True)
 class TaskSequence:
-    "A selected task sequence: token ids, support in the finetuning set, perplexity (Alg. 1)."
+    "A selected task sequence: token ids, support in the finetuning set, score (perplexity, lower is better)."
     items: tuple
     support: int = None
     pplx: float = None
@@ -160,6 +290,8 @@ class Selection:
     max_tokens: int       # the most sequences that were allowed
     n_candidates: int
     max_gap: int = None   # gap constraint the patterns were mined with (None: unbounded); TaskTokenizer matches with it
+    score: str = 'pplu'   # the score the sequences were ranked by ('pplu' or 'alg1')
+    noise_floor: float = None  # the best score chance reached (count_rule='noise'); None: not used
     def __len__(self): return len(self.sequences)
 
 def _as_pattern(p, i):
@@ -169,6 +301,21 @@ def _as_pattern(p, i):
     else: raise TypeError(f"patterns[{i}] is {type(p).__name__}: give objects with .items and .support "
                           "or (items, support) pairs")
     return tuple(int(t) for t in items), int(sup)
+
+def score_many(seqs, counts:NgramCounts, score:str='pplu', pairs=None, alpha:float=0.)->np.ndarray:
+    "Scores of `seqs` under `score`: `pplu_many` (with window `pairs` for gapped patterns) or Alg. 1's `pplx_many`."
+    return pplu_many(seqs, counts, pairs, alpha) if check_score(score) == 'pplu' else pplx_many(seqs, counts, alpha)
+
+def _links(items):
+    "The (u, v) links of the patterns: consecutive items."
+    return {(u, v) for s in items for u, v in zip(s[:-1], s[1:])}
+
+def _weakest_links(items, counts, score='pplu', pairs=None, alpha=0.)->np.ndarray:
+    "For each pattern, the worst score among its links, each link scored as a sequence of two tokens."
+    links = sorted(_links(items))
+    at = {l: i for i, l in enumerate(links)}
+    ls = score_many(links, counts, score, pairs, alpha)
+    return np.array([max(ls[at[l]] for l in zip(s[:-1], s[1:])) for s in items])
 
 # %% ../nbs/04_sequences.ipynb #62ffa72a
 def _best_cutoffs(pp, sup, max_tokens, pplx_cutoff=None, freq_cutoff=None, max_grid=256):
@@ -195,6 +342,12 @@ def _best_cutoffs(pp, sup, max_tokens, pplx_cutoff=None, freq_cutoff=None, max_g
     return best[1], best[2], best[0]
 
 # %% ../nbs/04_sequences.ipynb #26da5866
+def _share_cap(pp, sup, n_tokens, max_share):
+    "How many sequences, best first, fit in max_share of all tokens (insertions estimated by the supports)."
+    if max_share is None or len(pp) == 0: return len(pp)
+    room = max_share / (1 - max_share) * n_tokens          # task / (text + task) <= max_share
+    return max(1, int(np.searchsorted(np.cumsum(sup[np.argsort(pp, kind='stable')]), room, side='right')))
+
 def _candidates(patterns):
     "(items, supports) of the mined patterns of length >= 2, each once."
     items, sups, seen = [], [], set()
@@ -210,12 +363,16 @@ def select_sequences(patterns,                 # mined patterns: objects with .i
                      counts:NgramCounts,       # statistics of the tokenized finetuning set
                      max_tokens:int=None,      # most sequences to keep; default 10% of `vocab_size`
                      vocab_size:int=None,      # base vocabulary size (len(tokenizer)); default counts.vocab_size
-                     pplx_cutoff:float=None,   # keep pplx <= this; searched when None
+                     pplx_cutoff:float=None,   # keep score <= this; searched when None
                      freq_cutoff:int=None,     # keep support >= this; searched when None
-                     alpha:float=0.,           # smoothing for the perplexity (see `compute_pplx`)
+                     alpha:float=0.,           # smoothing of the score (see `compute_pplu`)
                      max_gap:int=None,         # the mining gap constraint, recorded for `TaskTokenizer`
+                     score:str='pplu',         # 'pplu' (Roh et al., the paper's text) or 'alg1' (its pseudo-code)
+                     pairs:PairCounts=None,    # window counts for gapped patterns (`count_pairs`); None: adjacent
+                     noise_floor:float=None,   # keep only links scoring strictly below this (`noise_floor`)
+                     max_share:float=None,     # task tokens at most this share of all tokens (None: no such cap)
                     )->Selection:
-    "Alg. 1 line 11: keep the patterns with pplx <= pplx_cutoff and support >= freq_cutoff, at most `max_tokens`."
+    "Alg. 1 line 11: keep the patterns with score <= pplx_cutoff and support >= freq_cutoff, at most `max_tokens`."
     V = int(vocab_size if vocab_size is not None else counts.vocab_size)
     max_tokens, max_gap = check_max_tokens(max_tokens), check_max_gap(max_gap)
     pplx_cutoff, freq_cutoff, alpha = check_pplx_cutoff(pplx_cutoff), check_freq_cutoff(freq_cutoff), check_alpha(alpha)
@@ -223,39 +380,94 @@ def select_sequences(patterns,                 # mined patterns: objects with .i
     if max_tokens > V:
         raise ValueError(f"max_tokens={max_tokens} is above the vocabulary size {V}: the paper keeps at most 10% of it")
     items, sup = _candidates(patterns)
-    pp = pplx_many(items, counts, alpha)
+    pp = score_many(items, counts, score, pairs, alpha)
     fin = np.isfinite(pp)
-    c_p, c_f, n = _best_cutoffs(pp[fin], sup[fin], max_tokens, pplx_cutoff, freq_cutoff)
+    if noise_floor is not None: fin &= _weakest_links(items, counts, score, pairs, alpha) < noise_floor
+    cap = min(max_tokens, _share_cap(pp[fin], sup[fin], counts.n_tokens, check_max_share(max_share)))
+    c_p, c_f, n = _best_cutoffs(pp[fin], sup[fin], cap, pplx_cutoff, freq_cutoff)
     if n == 0:
         raise ValueError(f"no pattern passes the cutoffs (pplx_cutoff={pplx_cutoff}, freq_cutoff={freq_cutoff}, "
-                         f"max_tokens={max_tokens}) among {len(items)} candidates ({int(fin.sum())} with finite "
-                         "perplexity): loosen the cutoffs")
+                         f"max_tokens={max_tokens}, noise floor {noise_floor}) among {len(items)} candidates "
+                         f"({int(fin.sum())} with a finite score below the floor): loosen the cutoffs, mine more "
+                         "data, or add no task tokens")
     keep = np.nonzero(fin & (pp <= c_p) & (sup >= c_f))[0]
     keep = sorted(keep, key=lambda i: (pp[i], -sup[i], items[i]))
     seqs = [TaskSequence(items[i], int(sup[i]), float(pp[i])) for i in keep]
-    return Selection(seqs, float(c_p), int(c_f), max_tokens, len(items), max_gap)
+    return Selection(seqs, float(c_p), int(c_f), max_tokens, len(items), max_gap, score, noise_floor)
+
+# %% ../nbs/04_sequences.ipynb #875a7a93
+def score_patterns(items, db, vocab_size:int, score:str='pplu', max_gap:int|None=0, alpha:float=0.)->np.ndarray:
+    "Scores of the patterns `items` mined from `db` (window counts for gapped PPLu)."
+    counts = count_ngrams(db, vocab_size)
+    pairs = count_pairs(db, _links(items), max_gap, vocab_size) if score == 'pplu' and max_gap != 0 else None
+    return score_many(items, counts, score, pairs, alpha)
+
+def noise_floor(db,                  # tokenized corpus (the text pieces that are mined)
+                vocab_size:int,      # V
+                mine:dict,           # the mining settings (`mine_closed_sequences` keyword arguments)
+                score:str='pplu',    # the score (see `score_many`)
+                alpha:float=0.,      # its smoothing
+                seed:int=0,          # seed of the shuffle
+               )->float:             # the best link score of the shuffled corpus's patterns (PPLu: at most 1)
+    "The best score that chance reaches: the links of the patterns mined from `db` with its tokens shuffled."
+    seqs = [np.asarray(s, dtype=np.int64) for s in db]
+    lens = np.array([len(s) for s in seqs])
+    flat = np.random.default_rng(seed).permutation(np.concatenate(seqs))
+    shuffled = np.split(flat, np.cumsum(lens)[:-1])
+    items = [p.items for p in mine_closed_sequences(shuffled, progress=False, **mine) if len(p.items) >= 2]
+    if not items: return 1. if score == 'pplu' else math.inf
+    best = float(score_patterns(sorted(_links(items)), shuffled, vocab_size, score, mine.get('max_gap'), alpha).min())
+    return min(best, 1.) if score == 'pplu' else best
 
 # %% ../nbs/04_sequences.ipynb #08768c32
+PAPER_ALG1 = dict(score='alg1', count_rule='cap', max_share=None, max_gap=None, min_len=3)   # Alg. 1, App. 8.2
+
+def _check_alg1(min_support, min_len, max_len, max_gap, max_length, score, count_rule, max_share, max_tokens, alpha,
+                max_patterns, max_seconds, on_overflow):
+    "Check every setting of `select_task_sequences` before any work."
+    check_min_support(min_support); check_lengths(min_len, max_len); check_max_gap(max_gap)
+    if max_length is not None: check_max_length(max_length)
+    check_score(score); check_count_rule(count_rule); check_max_share(max_share); check_max_tokens(max_tokens)
+    check_alpha(alpha)
+    check_max_patterns(max_patterns); check_max_seconds(max_seconds); check_on_overflow(on_overflow)
+
+def _mine(db, mine, progress, max_length):
+    "Closed sequences of db; an overflow says that a smaller max_length helps too."
+    try: return mine_closed_sequences(db, progress=progress, **mine)
+    except PatternOverflowError as e:
+        raise PatternOverflowError(f"{e}; or a smaller max_length={max_length} (mining reads the first max_length "
+                                   "tokens of each text)") from None
+
 def select_task_sequences(tokenizer,               # the model's fast tokenizer
                           texts,                   # the finetuning inputs
                           min_support=5,           # BIDE minimum support (count, or fraction of the inputs)
-                          min_len:int=3,           # shortest pattern
+                          min_len:int=2,           # shortest pattern (the paper's appendix: 3)
                           max_len:int=20,          # longest pattern
-                          max_gap:int=None,        # None: any gap (BIDE); k: at most k tokens between items
+                          max_gap:int|None=0,      # 0: contiguous; k: at most k tokens between items; None: any gap
+                          max_length:int=None,     # mine each text as the model sees it, cut to this many tokens
+                          score:str='pplu',        # 'pplu' (Roh et al., the text) or 'alg1' (the pseudo-code)
+                          count_rule:str='noise',  # 'noise': keep what beats chance; 'cap': fill max_tokens
+                          max_share:float=0.1,     # task tokens at most this share of all tokens (None: no cap)
                           max_tokens:int=None,     # most task sequences to add; default 10% of len(tokenizer)
-                          alpha:float=0.,          # perplexity smoothing (see `compute_pplx`)
-                          max_patterns:int=5_000_000, # bound on the mined patterns
-                          on_overflow:str='raise', # more patterns than that: 'raise', or keep the most frequent 'topk'
+                          alpha:float=0.,          # score smoothing (see `compute_pplu`)
+                          max_patterns:int=2_000_000, # bound on the mined patterns
+                          max_seconds:float=60.,   # bound on the mining time (None: none)
+                          on_overflow:str='raise', # more patterns than max_patterns: 'raise', or keep the 'topk'
                           progress:bool=False,     # mining progress bar
                          )->Selection:
-    "Alg. 1: tokenize `texts`, mine closed sequences (BIDE), keep those within the perplexity and frequency cutoffs."
-    check_min_support(min_support); check_lengths(min_len, max_len); check_max_gap(max_gap)
-    check_max_tokens(max_tokens); check_alpha(alpha); check_max_patterns(max_patterns); check_on_overflow(on_overflow)
-    db = tokenize_corpus(tokenizer, texts)
-    pats = mine_closed_sequences(db, min_support=min_support, min_len=min_len, max_len=max_len, max_gap=max_gap,
-                                 max_patterns=max_patterns, on_overflow=on_overflow, progress=progress)
+    "Alg. 1: tokenize `texts`, mine closed sequences (BIDE), keep those within the score and frequency cutoffs."
+    _check_alg1(min_support, min_len, max_len, max_gap, max_length, score, count_rule, max_share, max_tokens, alpha,
+                max_patterns, max_seconds, on_overflow)
+    segs, _ = text_segments(tokenize_corpus(tokenizer, texts, max_length), tokenizer.all_special_ids)
+    if not segs: raise ValueError("texts hold no text the tokenizer knows: nothing to mine")
+    mine = dict(min_support=min_support, min_len=min_len, max_len=max_len, max_gap=max_gap,
+                max_patterns=max_patterns, max_seconds=max_seconds, on_overflow=on_overflow)
+    pats = [p for p in _mine(segs, mine, progress, max_length) if len(p.items) >= 2]
     if not pats:
-        raise ValueError(f"no closed sequence with support >= {min_support} and length >= {min_len} in the texts: "
-                         "lower min_support or min_len, or add no task tokens")
-    return select_sequences(pats, count_ngrams(db, len(tokenizer)), max_tokens=max_tokens, vocab_size=len(tokenizer),
-                            alpha=alpha, max_gap=max_gap)
+        raise ValueError(f"no closed sequence with support >= {min_support} and length >= {max(2, min_len)} in the "
+                         "texts: lower min_support or min_len, or add no task tokens")
+    V = len(tokenizer)
+    pairs = count_pairs(segs, _links([p.items for p in pats]), max_gap, V) if score == 'pplu' and max_gap != 0 else None
+    floor = noise_floor(segs, V, mine, score, alpha) if count_rule == 'noise' else None
+    return select_sequences(pats, count_ngrams(segs, V), max_tokens=max_tokens, vocab_size=V, alpha=alpha,
+                            max_gap=max_gap, score=score, pairs=pairs, noise_floor=floor, max_share=max_share)

@@ -12,10 +12,10 @@ from fastcore.basics import patch
 from fastcore.meta import delegates
 from .checks import check_choice
 from .bide import check_max_gap
-from .sequences import TaskSequence, Selection, select_task_sequences, _check_fast, _bare_backend
+from .sequences import TaskSequence, Selection, select_task_sequences, PAPER_ALG1, _check_fast, _bare_backend
 
 # %% auto #0
-__all__ = ['TASK_TOKENS_FILE', 'TaskTokenizer', 'oracle_occurrences', 'check_init', 'resize_token_embeddings']
+__all__ = ['TASK_TOKENS_FILE', 'PAPER_TOKENS', 'TaskTokenizer', 'oracle_occurrences', 'check_init', 'resize_token_embeddings']
 
 # %% ../nbs/05_tokenization.ipynb #f704ea2d
 @njit(cache=True)
@@ -202,6 +202,17 @@ def _merge(ids, seg, typ, offs, ins_pos, ins_pat, n_ins, new_base):
         o_offs[d+1] = w
     return o_ids, o_seg, o_typ, o_task, o_offs
 
+# %% ../nbs/05_tokenization.ipynb #79375917
+@njit(cache=True)
+def _longest_first(n0, n1, room):
+    "Lengths kept of a pair by `longest_first`, as `tokenizers` cuts them (on a tie the second gets the odd token)."
+    a, b, swap = n0, n1, n0 > n1
+    if swap: a, b = n1, n0
+    b = a if a > room else max(a, room - a)
+    if a + b > room: a = room // 2; b = a + room % 2
+    if swap: a, b = b, a
+    return min(n0, a), min(n1, b)
+
 @njit(cache=True)
 def _truncate(seg, offs, max_length, strategy, left):
     "Keep-mask cutting the non-special tokens to max_length per input (0 longest_first, 1 only_first, 2 only_second)."
@@ -216,18 +227,29 @@ def _truncate(seg, offs, max_length, strategy, left):
             else: n1 += 1
         room = max(max_length - nsp, 0)
         k0, k1 = n0, n1
-        if strategy == 0:
-            while k0 + k1 > room:
-                if k0 > k1: k0 -= 1
-                else: k1 -= 1
-        elif strategy == 1: k0 = max(room - k1, 0)
-        else: k1 = max(room - k0, 0)
+        if strategy == 0 and n1 == 0: k0 = min(n0, room)
+        elif strategy == 0: k0, k1 = _longest_first(n0, n1, room)
+        elif strategy == 1: k0, k1 = (room - n1, n1) if room >= n1 else (0, 0)   # as the base: all text goes
+        else: k0, k1 = (n0, room - n0) if room >= n0 else (0, 0)                 # when the other cannot fit
         for sg in range(2):
             drop = (n0 - k0) if sg == 0 else (n1 - k1)
             rng = range(e - 1, s - 1, -1) if not left else range(s, e)
             for i in rng:
                 if drop == 0: break
                 if seg[i] == sg: keep[i] = False; drop -= 1
+    return keep
+
+@njit(cache=True)
+def _drop_task_tokens(task, offs, max_length, left):
+    "Keep-mask dropping task tokens only (from the end, or the start if left) until each input fits in max_length."
+    keep = np.ones(len(task), np.bool_)
+    for d in range(len(offs) - 1):
+        s, e = offs[d], offs[d+1]
+        drop = e - s - max_length
+        rng = range(e - 1, s - 1, -1) if not left else range(s, e)
+        for i in rng:
+            if drop <= 0: break
+            if task[i]: keep[i] = False; drop -= 1
     return keep
 
 # %% ../nbs/05_tokenization.ipynb #ae922fae
@@ -391,22 +413,29 @@ def _padded(flat, offs, L, value, left):
 
 # %% ../nbs/05_tokenization.ipynb #ce869b86
 @patch
-def _truncate_inserted(self:TaskTokenizer, ids, seg, typ, task, offs, truncation, max_length, padding):
-    "Truncate each input to max_length after the insertion (special tokens kept), as `transformers` decides when."
+def _truncation(self:TaskTokenizer, truncation, max_length, padding):
+    "(max_length, strategy) of the truncation `transformers` would apply, or None for no truncation."
     if truncation is None:      # as transformers: a max_length without padding to it means truncation
         truncation = 'longest_first' if max_length is not None and padding in (False, None, 'do_not_pad') else False
-    if truncation in (False, 'do_not_truncate'): return ids, seg, typ, task, offs
+    if truncation in (False, 'do_not_truncate'): return None
     if truncation not in _TRUNC:
         raise ValueError(f"truncation={truncation!r}: use True, 'longest_first', 'only_first', 'only_second' or False")
-    ml = max_length if max_length is not None else self.base.model_max_length
-    if ml >= len(ids): return ids, seg, typ, task, offs
+    return int(max_length if max_length is not None else self.base.model_max_length), _TRUNC[truncation]
+
+def _kept(keep, offs, *cols):
+    "The columns without the dropped positions, and the new offsets."
+    if keep.all(): return (*cols, offs)
+    return (*(c[keep] for c in cols), np.concatenate([[0], np.cumsum(keep)])[offs])
+
+@patch
+def _truncate_originals(self:TaskTokenizer, ids, seg, typ, offs, rule):
+    "Cut the original tokens of each input exactly as the base tokenizer would (special tokens kept)."
+    if rule is None: return ids, seg, typ, offs
     doc = np.repeat(np.arange(len(offs) - 1), np.diff(offs))
     nsp = np.bincount(doc[seg < 0], minlength=len(offs) - 1)
-    if len(nsp) and nsp.max() > ml:
-        raise ValueError(f"max_length={ml} is smaller than the {int(nsp.max())} special tokens of an input")
-    keep = _truncate(seg, offs, int(ml), _TRUNC[truncation], self.base.truncation_side == 'left')
-    if keep.all(): return ids, seg, typ, task, offs
-    return ids[keep], seg[keep], typ[keep], task[keep], np.concatenate([[0], np.cumsum(keep)])[offs]
+    if len(nsp) and nsp.max() > rule[0]:
+        raise ValueError(f"max_length={rule[0]} is smaller than the {int(nsp.max())} special tokens of an input")
+    return _kept(_truncate(seg, offs, rule[0], rule[1], self.base.truncation_side == 'left'), offs, ids, seg, typ)
 
 _PAD = (True, 'longest', 'max_length', 'PaddingStrategy.LONGEST', 'PaddingStrategy.MAX_LENGTH')
 _NO_PAD = (False, None, 'do_not_pad', 'PaddingStrategy.DO_NOT_PAD')
@@ -459,9 +488,13 @@ def __call__(self:TaskTokenizer, text, text_pair=None, add_special_tokens:bool=T
         if len(pairs) != len(texts): raise ValueError(f"text_pair has {len(pairs)} items but text has {len(texts)}")
     names = self.base.model_input_names
     want_types = return_token_type_ids or (return_token_type_ids is None and 'token_type_ids' in names)
-    ids, seg, typ, offs = self._encode_flat(texts, pairs, add_special_tokens, types=want_types)
+    rule = self._truncation(truncation, max_length, padding)
+    flat = self._encode_flat(texts, pairs, add_special_tokens, want_types)
+    ids, seg, typ, offs = self._truncate_originals(*flat, rule)
     ids, seg, typ, task, offs = self._insert(ids, seg, typ, offs)
-    ids, seg, typ, task, offs = self._truncate_inserted(ids, seg, typ, task, offs, truncation, max_length, padding)
+    if rule is not None:
+        keep = _drop_task_tokens(task, offs, rule[0], self.base.truncation_side == 'left')
+        ids, seg, typ, task, offs = _kept(keep, offs, ids, seg, typ, task)
     cols = {'input_ids': (ids, None)}
     if want_types: cols['token_type_ids'] = (typ, self.base.pad_token_type_id)
     if return_attention_mask or (return_attention_mask is None and 'attention_mask' in names):
@@ -560,6 +593,15 @@ def occurrences(self:TaskTokenizer, batch_ids)->list:
     o = np.concatenate([[0], np.cumsum(n_ins)]).tolist()
     return [trip[a:b] for a, b in zip(o[:-1], o[1:])]
 
+# %% ../nbs/05_tokenization.ipynb #2aadfd96
+@patch
+def task_token_stats(self:TaskTokenizer, texts, max_length:int=None)->dict:
+    "Task tokens per input (mean, median, max), their share of all tokens, the share of inputs with one or more."
+    enc = self(list(texts), truncation=max_length is not None, max_length=max_length, return_task_tokens_mask=True)
+    n = np.array([sum(m) for m in enc['task_tokens_mask']]); total = sum(len(r) for r in enc['input_ids'])
+    return dict(per_input=float(n.mean()), median=float(np.median(n)), max=int(n.max()),
+                share=float(n.sum() / max(total, 1)), inputs_with=float((n > 0).mean()))
+
 # %% ../nbs/05_tokenization.ipynb #2512b357
 def oracle_occurrences(tokens,        # one input's token ids
                        seqs,          # the task sequences (tuples of ids)
@@ -634,7 +676,7 @@ def _init_rows(W, n_base, task_tokenizer, init, gen):
 
 def resize_token_embeddings(model,                  # a transformers model (encoder or decoder)
                             task_tokenizer:TaskTokenizer, # gives the number and constituents of the new tokens
-                            init:str='random',      # 'random' (paper) or 'mean' of the constituent tokens
+                            init:str='mean',        # 'mean' of the constituent tokens, or 'random' (the paper)
                             seed:int=0,             # seed of the random init
                            ):
     "Grow `model`'s embeddings to `len(task_tokenizer)` rows and initialise the task-token rows (tied heads kept tied)."
@@ -657,6 +699,8 @@ def resize_token_embeddings(model,                  # a transformers model (enco
     return model
 
 # %% ../nbs/05_tokenization.ipynb #08768c32
+PAPER_TOKENS = {**PAPER_ALG1, 'init': 'random'}   # Alg. 1 and 2 as the paper's pseudo-code and appendix 8.2 say
+
 @patch(cls_method=True)
 @delegates(select_task_sequences, but=['tokenizer', 'texts'])
 def from_texts(cls:TaskTokenizer, tokenizer, texts, **kwargs)->TaskTokenizer:

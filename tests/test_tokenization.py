@@ -11,7 +11,7 @@ import pytest, torch
 from transformers import AutoTokenizer, PreTrainedTokenizerFast, LlamaConfig, LlamaForCausalLM
 from adapt_nb.data import load_rotten_tomatoes
 from adapt_nb.models import embedded_path
-from adapt_nb.sequences import tokenize_corpus, count_ngrams, select_sequences, compute_pplx
+from adapt_nb.sequences import tokenize_corpus, count_ngrams, select_sequences, compute_pplu
 from adapt_nb.tokenization import TaskTokenizer, resize_token_embeddings, oracle_occurrences
 
 
@@ -59,7 +59,7 @@ def test_task_tokenizer_families(family, texts):
     counts = count_ngrams(db, len(tok))
     sel = select_sequences(ngram_patterns(db), counts, max_tokens=40, vocab_size=len(tok))
     assert 0 < len(sel) <= 40
-    assert all(s.pplx == pytest.approx(compute_pplx(s.items, counts)) for s in sel.sequences)
+    assert all(s.pplx == pytest.approx(compute_pplu(s.items, counts)) for s in sel.sequences)
     sample = texts[:150]
     base = tok(sample)['input_ids']
     seqs = [s.items for s in sel.sequences]

@@ -5,8 +5,8 @@ number of tokens added per input is reported.
 
     OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false .venv/bin/python tools/bench_tokenizer.py [--model minilm|smollm2]
 
-Task sequences: Alg. 1 (`select_task_sequences`) on the RT training split with --max_gap (matching uses the same)
-and the default `max_tokens`. Timings: the median of --repeats interleaved runs of each encoder on all 12,752 RT
+Task sequences: Alg. 1 (`select_task_sequences`, its defaults) on the RT training split with --max_gap (matching uses
+the same). Timings: the median of --repeats interleaved runs of each encoder on all 12,752 RT
 snippets.
 """
 import argparse, os, statistics, time
@@ -40,7 +40,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--model', default='minilm'); ap.add_argument('--repeats', type=int, default=7)
     ap.add_argument('--min_support', type=int, default=5)
-    ap.add_argument('--max_gap', default='any', help="'any' (BIDE without gap constraint) or an int k >= 0")
+    ap.add_argument('--max_gap', default='0', help="an int k >= 0 (0: contiguous, the default) or 'any'")
     a = ap.parse_args()
     max_gap = None if a.max_gap == 'any' else int(a.max_gap)
     d, g = embedded_path(a.model)
@@ -48,7 +48,7 @@ def main():
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     rt = load_rotten_tomatoes(seed=0)
     t0 = time.perf_counter()
-    sel = select_task_sequences(tok, rt.train.text.tolist(), min_support=a.min_support, max_gap=max_gap)
+    sel = select_task_sequences(tok, rt.train.text.tolist(), min_support=a.min_support, max_gap=max_gap, max_length=64)
     tt = TaskTokenizer(tok, sel)
     print(f'{a.model}: max_gap={max_gap}: {sel.n_candidates} closed patterns, kept {len(sel)} in '
           f'{time.perf_counter() - t0:.1f} s (max_tokens {sel.max_tokens}, pplx <= {sel.pplx_cutoff:.3g}, '
