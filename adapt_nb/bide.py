@@ -69,8 +69,11 @@ def _as_database(db):
     for i, s in enumerate(db):
         if isinstance(s, (str, bytes)):
             raise TypeError(f"db[{i}] is a string: tokenize the texts first and pass lists of token ids")
-        a = np.asarray(s)
-        if a.ndim != 1: raise TypeError(f"db[{i}] is not a flat sequence of token ids (shape {a.shape})")
+        try: a = np.asarray(s)
+        except ValueError: a = None                      # ragged: a sequence holds nested sequences
+        if a is None or a.ndim != 1 or a.dtype == object:
+            raise TypeError(f"db[{i}] is not a flat sequence of token ids (it holds nested sequences): "
+                            "give one flat list of int ids per sequence")
         if a.size == 0: raise ValueError(f"db[{i}] is an empty sequence: drop empty sequences before mining")
         arrs.append(a)
     flat = np.concatenate(arrs)

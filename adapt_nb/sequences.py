@@ -13,9 +13,9 @@ from .bide import (mine_closed_sequences, check_max_gap, check_min_support, chec
                            check_max_seconds, check_on_overflow, PatternOverflowError)
 
 # %% auto #0
-__all__ = ['PAPER_ALG1', 'check_max_length', 'tokenize_corpus', 'text_segments', 'NgramCounts', 'compute_pplx', 'compute_pplu',
-           'count_ngrams', 'pplx_many', 'pplu_many', 'PairCounts', 'count_pairs', 'check_score', 'check_count_rule',
-           'check_max_tokens', 'check_max_share', 'check_alpha', 'check_pplx_cutoff', 'check_freq_cutoff',
+__all__ = ['PAPER_ALG1', 'check_max_length', 'check_alpha', 'tokenize_corpus', 'text_segments', 'NgramCounts', 'compute_pplx',
+           'compute_pplu', 'count_ngrams', 'pplx_many', 'pplu_many', 'PairCounts', 'count_pairs', 'check_score',
+           'check_count_rule', 'check_max_tokens', 'check_max_share', 'check_pplx_cutoff', 'check_freq_cutoff',
            'TaskSequence', 'Selection', 'score_many', 'select_sequences', 'score_patterns', 'noise_floor',
            'select_task_sequences']
 
@@ -37,6 +37,10 @@ def _bare_backend(tokenizer):
 def check_max_length(max_length:int)->int:
     "Validate `max_length`, the truncation length in tokens: an int >= 4 (room for the special tokens and some text)."
     return check_int(max_length, 'max_length', lo=4, hint='room for the special tokens and some text')
+
+def check_alpha(alpha:float)->float:
+    "Validate `alpha`, the additive smoothing of the perplexity: a number >= 0."
+    return check_number(alpha, 'alpha', lo=0., lo_open=False, hint='0: no smoothing, as Alg. 1')
 
 # %% ../nbs/04_sequences.ipynb #ded51e73
 def tokenize_corpus(tokenizer,             # a Hugging Face fast tokenizer
@@ -112,7 +116,7 @@ def compute_pplx(seq,                  # token ids [x1 ... xk], k >= 1
     "Alg. 1 `ComputePPLX`, literally: (ct(x1)/N * prod_j ct(x_j x_j+1)/ct(x_j)) ** (-1/k)."
     x = [int(t) for t in seq]
     if not x: raise ValueError("seq is empty: give at least one token id")
-    V, a = counts.vocab_size, float(alpha)
+    V, a = counts.vocab_size, check_alpha(alpha)
     logp = math.log((counts.ct(x[0]) + a) / (counts.n_tokens + a*V)) if counts.ct(x[0]) + a > 0 else -math.inf
     for u, v in zip(x[:-1], x[1:]):
         num, den = counts.ct2(u, v) + a, counts.ct(u) + a*V
@@ -127,7 +131,7 @@ def compute_pplu(seq,                  # token ids [x1 ... xk], k >= 1
     "Roh et al.'s unigram-normalised perplexity: (prod_j P(x_j | x_j-1) / (w * P(x_j))) ** (-1/k), w the window."
     x = [int(t) for t in seq]
     if not x: raise ValueError("seq is empty: give at least one token id")
-    V, a, N = counts.vocab_size, float(alpha), counts.n_tokens
+    V, a, N = counts.vocab_size, check_alpha(alpha), counts.n_tokens
     link, w = (counts.ct2, 1.) if pairs is None else (pairs.ct2, pairs.window)
     lr = 0.
     for u, v in zip(x[:-1], x[1:]):
@@ -172,7 +176,7 @@ def pplx_many(seqs,                 # a list of token-id sequences
              )->np.ndarray:         # float64 perplexities, inf where a count is 0 and alpha=0
     "`compute_pplx` for many sequences at once (vectorised)."
     if len(seqs) == 0: return np.zeros(0)
-    (flat, lens, starts, j1), V, a = _flat_links(seqs), counts.vocab_size, float(alpha)
+    (flat, lens, starts, j1), V, a = _flat_links(seqs), counts.vocab_size, check_alpha(alpha)
     with np.errstate(divide='ignore'):
         first = np.log((counts.ct(flat[starts]) + a) / (counts.n_tokens + a*V))
         terms = np.zeros(len(flat))
@@ -187,7 +191,7 @@ def pplu_many(seqs,                 # a list of token-id sequences
              )->np.ndarray:         # float64 unigram-normalised perplexities, inf where a link is unseen
     "`compute_pplu` for many sequences at once (vectorised)."
     if len(seqs) == 0: return np.zeros(0)
-    (flat, lens, starts, j1), V, a, N = _flat_links(seqs), counts.vocab_size, float(alpha), counts.n_tokens
+    (flat, lens, starts, j1), V, a, N = _flat_links(seqs), counts.vocab_size, check_alpha(alpha), counts.n_tokens
     link, w = (counts.ct2, 1.) if pairs is None else (pairs.ct2, pairs.window)
     u, v = flat[j1-1], flat[j1]
     with np.errstate(divide='ignore', invalid='ignore'):      # an unseen token: -inf - -inf, an infinite score
@@ -260,10 +264,6 @@ def check_max_tokens(max_tokens:int|None)->int|None:
 def check_max_share(max_share:float|None)->float|None:
     "Validate `max_share`, the most task tokens as a share of all tokens of the training texts: None or in (0, 1)."
     return check_number(max_share, 'max_share', hi=0.99, none_ok=True, hint="the paper: at most 0.1 of all tokens")
-
-def check_alpha(alpha:float)->float:
-    "Validate `alpha`, the additive smoothing of the perplexity: a number >= 0."
-    return check_number(alpha, 'alpha', lo=0., lo_open=False, hint='0: no smoothing, as Alg. 1')
 
 def check_pplx_cutoff(pplx_cutoff:float|None)->float|None:
     "Validate `pplx_cutoff`: None (searched) or a number > 0."

@@ -669,7 +669,7 @@ def _init_rows(W, n_base, task_tokenizer, init, gen):
     old, n_new = W[:n_base].float(), len(task_tokenizer) - n_base
     if init == 'random':
         mu, sd = old.mean(0), old.std(0)
-        new = mu + sd * torch.randn(n_new, W.shape[1], generator=gen)
+        new = mu + sd * torch.randn(n_new, W.shape[1], generator=gen).to(W.device)   # CPU generator: same rows anywhere
     else:
         new = torch.stack([old[list(s.items)].mean(0) for s in task_tokenizer.sequences])
     W[n_base:n_base + n_new] = new.to(W.dtype)

@@ -34,7 +34,8 @@ BAD = [('budget', '1.5'), ('budget', '0'), ('max_gap', '-1'), ('min_len', '0'), 
        ('min_support', '1.5'), ('max_patterns', '0'), ('on_overflow', 'ignore'), ('max_tokens', '0'), ('alpha', '-1'),
        ('init', 'zeros'), ('n_sens', '0'), ('beta', '-1'), ('normalize', 'minmax'), ('epochs', '0'), ('lr', '0'),
        ('lr', '-0.001'), ('bs', '0'), ('max_length', '2'), ('seed', '-1'), ('count_flops', '-1'), ('n_train', '0'),
-       ('n_eval', '-5')]
+       ('n_eval', '-5'), ('score', 'pplx'), ('count_rule', 'all'), ('max_share', '1'), ('max_seconds', '0'),
+       ('device', 'gpu'), ('precision', 'fp8')]
 
 def _message(fn):
     with pytest.raises((ValueError, TypeError)) as e: fn()
