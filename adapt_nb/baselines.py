@@ -16,7 +16,7 @@ from .models import (resolve_checkpoint, drop_quantizer, find_layer_stack, modul
                              check_share, record_size)
 from .tokenization import TaskTokenizer
 from .training import (TaskRowsEmbedding, AdaptResult, adapt, add_task_tokens, fit, score_run, prepare_task,
-                               run_info, run_classifier, macro_f1, majority_macro_f1)
+                               run_info, run_classifier, task_token_costs, macro_f1, majority_macro_f1)
 
 # %% auto #0
 __all__ = ['PEFT_METHODS', 'PROMPT_TEMPLATE', 'FEW_SHOT_INTRO', 'PROMPTS', 'TFIDF_CS', 'METHODS', 'METHOD_KWARGS', 'head_modules',
@@ -563,7 +563,7 @@ def train_baseline(name:str, # 'adalora', 'prefix', 'lora', 'layers' or 'lisa'
     net, cbs = _TRAINABLE[name](name, clf, tok, task, cfg, **kw)
     learn, costs = fit(net, tok, task, cfg, name, cbs)
     test, valid = score_run(learn, task)
-    costs['infer_s'] = test['infer_s']
+    costs.update(infer_s=test['infer_s'], **task_token_costs(tok, task, cfg))
     return AdaptResult(metrics=test, valid_metrics=valid, costs=costs, config=cfg, selection=None, out_dir=None,
                        learn=learn, tokenizer=tok, lr=learn.lr_max, **run_info(task, name))
 

@@ -32,7 +32,8 @@ __all__ = ['RECORD_KEYS', 'encode_texts', 'pad_batch', 'LengthGroupedDL', 'task_
            'macro_f1', 'classifier_learner', 'TaskRowsEmbedding', 'SparseFinetune', 'run_epochs', 'BestEpoch',
            'TrackCosts', 'measure_costs', 'predict_logits', 'AdaptedClassifier', 'majority_macro_f1', 'evaluate',
            'AdaptResult', 'add_task_tokens', 'select_trainable', 'run_device', 'run_precision', 'fit', 'score_run',
-           'run_info', 'save_run', 'run_classifier', 'prepare_task', 'adapt', 'load_adapted', 'cpu_distrib_ctx']
+           'run_info', 'save_run', 'run_classifier', 'task_token_costs', 'prepare_task', 'adapt', 'load_adapted',
+           'cpu_distrib_ctx']
 
 # %% ../nbs/08_training.ipynb #fe40f99c
 def encode_texts(tokenizer,              # a Hugging Face tokenizer or a `TaskTokenizer`
@@ -334,16 +335,18 @@ class TrackCosts(Callback):
     "Wall time of `fit` and its peak memory: CUDA max allocated on a GPU, the process's peak resident set size on CPU."
     order = 100
     def before_fit(self):
-        self.on_cuda = next(self.learn.model.parameters()).is_cuda
-        if self.on_cuda: torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
+        self.dev = next(self.learn.model.parameters()).device
+        self.on_cuda = self.dev.type == 'cuda'
+        if self.on_cuda: torch.cuda.synchronize(self.dev); torch.cuda.reset_peak_memory_stats(self.dev)
         else: self.rss0, self.hwm_reset = _rss_now(), _rss_peak_reset()
         self.t0 = time.perf_counter()
     def after_fit(self):
-        if self.on_cuda: torch.cuda.synchronize()
+        if self.on_cuda: torch.cuda.synchronize(self.dev)
         self.learn.costs = c = getattr(self.learn, 'costs', {})
         c['train_s'] = time.perf_counter() - self.t0
         c['epochs_run'] = self.learn.epoch + 1 if hasattr(self.learn, 'epoch') else None
-        if self.on_cuda: c.update(peak_mem_bytes=torch.cuda.max_memory_allocated(), peak_mem_kind='cuda_max_allocated')
+        if self.on_cuda:
+            c.update(peak_mem_bytes=torch.cuda.max_memory_allocated(self.dev), peak_mem_kind='cuda_max_allocated')
         else: c.update(peak_mem_bytes=_rss_peak(), rss_before_fit_bytes=self.rss0,
                        peak_mem_kind='process_peak_rss' if self.hwm_reset else 'process_peak_rss_since_start')
 
@@ -353,8 +356,15 @@ def _rss_now()->int:
 
 # %% ../nbs/08_training.ipynb #474baa39
 def _flops_of(fn)->int:
-    from torch.utils.flop_counter import FlopCounterMode
-    with FlopCounterMode(display=False) as fc: fn()
+    "FLOPs of `fn()` by `FlopCounterMode`, the CPU attention kernel counted with torch's own SDPA formulas."
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count, sdpa_backward_flop_count
+    aten = torch.ops.aten
+    cpu_sdpa = {   # torch counts the CUDA attention kernels but not the CPU one (0 FLOPs): the same formulas for it
+        aten._scaled_dot_product_flash_attention_for_cpu:
+            lambda q, k, v, *a, out_shape=None, **kw: sdpa_flop_count(q, k, v),
+        aten._scaled_dot_product_flash_attention_for_cpu_backward:
+            lambda g, q, k, v, *a, out_shape=None, **kw: sdpa_backward_flop_count(g, q, k, v)}
+    with FlopCounterMode(display=False, custom_mapping=cpu_sdpa) as fc: fn()
     return fc.get_total_flops()
 
 def measure_costs(learn:Learner,       # a Learner (with `SparseFinetune` for AdaPT, without for E2E)
@@ -662,9 +672,18 @@ def _selection_step(clf, tok, task, cfg, out, say)->tuple:
     return sel, cb, s
 
 def run_classifier(task:TaskData, cfg:AdaptConfig)->tuple:
-    "The run's (classifier, tokenizer): `cfg.model` with the task's labels and `cfg.pooling`, on the run's device."
-    return load_classifier(cfg.model, num_labels=task.num_labels, label_names=task.label_names,
+    "The run's (classifier, tokenizer): `cfg.model` in float32 (the master weights), the task's labels, `cfg.pooling`."
+    return load_classifier(cfg.model, num_labels=task.num_labels, label_names=task.label_names, dtype=torch.float32,
                            device=run_device(cfg), pooling=cfg.pooling)
+
+def task_token_costs(tok, # the run's tokenizer (a `TaskTokenizer` when the run adds task tokens)
+                     task:TaskData, # the task: its training texts are measured
+                     cfg:AdaptConfig, # the run's settings (max_length)
+                    )->dict: # n_task_tokens, task_tokens_per_input, task_token_share (empty without task tokens)
+    "How many task tokens the run added, how many each training input gets and their share of all its tokens."
+    if not isinstance(tok, TaskTokenizer): return {}
+    s = tok.task_token_stats(task.train['text'].tolist(), max_length=cfg.max_length)
+    return dict(n_task_tokens=tok.n_task, task_tokens_per_input=s['per_input'], task_token_share=s['share'])
 
 def prepare_task(task, cfg)->TaskData:
     "The task a run trains on: the given one (default: embedded Rotten Tomatoes), subsampled as the settings say."
@@ -705,7 +724,7 @@ def _pipeline(task, cfg, method, rd, fp, resuming, cbs, say)->AdaptResult:
                        fingerprint=fp, say=say)
     test, valid = score_run(learn, task)
     costs.update(infer_s=test['infer_s'], total_s=time.perf_counter() - t0, total_cpu_s=time.process_time() - c0,
-                 **timings)
+                 **timings, **task_token_costs(tok, task, cfg))
     say(f"[adapt] test macro-F1 {test['macro_f1']:.3f} (majority {test['majority_macro_f1']:.3f}), "
         f"accuracy {test['accuracy']:.3f}")
     if stage is not None:
