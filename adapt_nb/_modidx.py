@@ -610,4 +610,5 @@ d = { 'settings': { 'branch': 'main',
                                    'adapt_nb.training.save_run': ('training.html#save_run', 'adapt_nb/training.py'),
                                    'adapt_nb.training.score_run': ('training.html#score_run', 'adapt_nb/training.py'),
                                    'adapt_nb.training.select_trainable': ('training.html#select_trainable', 'adapt_nb/training.py'),
-                                   'adapt_nb.training.task_dataloaders': ('training.html#task_dataloaders', 'adapt_nb/training.py')}}}
+                                   'adapt_nb.training.task_dataloaders': ('training.html#task_dataloaders', 'adapt_nb/training.py'),
+                                   'adapt_nb.training.task_token_costs': ('training.html#task_token_costs', 'adapt_nb/training.py')}}}

@@ -72,7 +72,8 @@ def relative_to_length(x:np.ndarray, # (N, ...) per-example statistics (e.g. one
     b = length_bins(lengths, n_bins)
     k = int(b.max()) + 1
     sums = np.zeros((k,) + x.shape[1:]); np.add.at(sums, b, x)
-    mean = (sums / np.bincount(b, minlength=k).reshape((k,) + (1,) * (x.ndim - 1)))[b]
+    n = np.maximum(np.bincount(b, minlength=k), 1)   # an empty bin (no example) divides nothing
+    mean = (sums / n.reshape((k,) + (1,) * (x.ndim - 1)))[b]
     with np.errstate(divide='ignore', invalid='ignore'): return np.where(mean > 0, x / mean, 0.)
 
 # %% ../nbs/06_sensitivity.ipynb #5954cfae
