@@ -16,8 +16,8 @@ from .bide import (mine_closed_sequences, check_max_gap, check_min_support, chec
 __all__ = ['PAPER_ALG1', 'check_max_length', 'check_alpha', 'tokenize_corpus', 'text_segments', 'NgramCounts', 'compute_pplx',
            'compute_pplu', 'count_ngrams', 'pplx_many', 'pplu_many', 'PairCounts', 'count_pairs', 'check_score',
            'check_count_rule', 'check_max_tokens', 'check_max_share', 'check_pplx_cutoff', 'check_freq_cutoff',
-           'TaskSequence', 'Selection', 'score_many', 'select_sequences', 'score_patterns', 'noise_floor',
-           'select_task_sequences']
+           'TaskSequence', 'Selection', 'score_many', 'NoTaskSequences', 'select_sequences', 'score_patterns',
+           'noise_floor', 'select_task_sequences']
 
 # %% ../nbs/04_sequences.ipynb #0f7d82ab
 def _check_fast(tokenizer, name='tokenizer'):
@@ -342,6 +342,9 @@ def _best_cutoffs(pp, sup, max_tokens, pplx_cutoff=None, freq_cutoff=None, max_g
     return best[1], best[2], best[0]
 
 # %% ../nbs/04_sequences.ipynb #26da5866
+class NoTaskSequences(ValueError):
+    "Alg. 1 keeps nothing from these texts: no sequence is frequent, or none passes the cutoffs."
+
 def _share_cap(pp, sup, n_tokens, max_share):
     "How many sequences, best first, fit in max_share of all tokens (insertions estimated by the supports)."
     if max_share is None or len(pp) == 0: return len(pp)
@@ -386,7 +389,7 @@ def select_sequences(patterns,                 # mined patterns: objects with .i
     cap = min(max_tokens, _share_cap(pp[fin], sup[fin], counts.n_tokens, check_max_share(max_share)))
     c_p, c_f, n = _best_cutoffs(pp[fin], sup[fin], cap, pplx_cutoff, freq_cutoff)
     if n == 0:
-        raise ValueError(f"no pattern passes the cutoffs (pplx_cutoff={pplx_cutoff}, freq_cutoff={freq_cutoff}, "
+        raise NoTaskSequences(f"no pattern passes the cutoffs (pplx_cutoff={pplx_cutoff}, freq_cutoff={freq_cutoff}, "
                          f"max_tokens={max_tokens}, noise floor {noise_floor}) among {len(items)} candidates "
                          f"({int(fin.sum())} with a finite score below the floor): loosen the cutoffs, mine more "
                          "data, or add no task tokens")
@@ -464,8 +467,8 @@ def select_task_sequences(tokenizer,               # the model's fast tokenizer
                 max_patterns=max_patterns, max_seconds=max_seconds, on_overflow=on_overflow)
     pats = [p for p in _mine(segs, mine, progress, max_length) if len(p.items) >= 2]
     if not pats:
-        raise ValueError(f"no closed sequence with support >= {min_support} and length >= {max(2, min_len)} in the "
-                         "texts: lower min_support or min_len, or add no task tokens")
+        raise NoTaskSequences(f"no closed sequence with support >= {min_support} and length >= {max(2, min_len)} "
+                              "in the texts: lower min_support or min_len, or add no task tokens")
     V = len(tokenizer)
     pairs = count_pairs(segs, _links([p.items for p in pats]), max_gap, V) if score == 'pplu' and max_gap != 0 else None
     floor = noise_floor(segs, V, mine, score, alpha) if count_rule == 'noise' else None

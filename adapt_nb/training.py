@@ -20,7 +20,8 @@ from fastai.callback.schedule import Learner   # this import also patches fit_on
 from fastai.torch_core import set_seed
 from .data import TaskData, load_rotten_tomatoes
 from .models import load_classifier, record_size, count_params, module_inventory, restore_pooling
-from .sequences import select_task_sequences
+from .sequences import select_task_sequences, NoTaskSequences
+from transformers import AutoTokenizer
 from .tokenization import TaskTokenizer, resize_token_embeddings
 from .sensitivity import (sensitivity_batches, module_sensitivity, sensitivity_scores, select_modules,
                                   ModuleSelection, reference_scores)
@@ -32,8 +33,8 @@ __all__ = ['RECORD_KEYS', 'encode_texts', 'pad_batch', 'LengthGroupedDL', 'task_
            'macro_f1', 'classifier_learner', 'TaskRowsEmbedding', 'SparseFinetune', 'run_epochs', 'BestEpoch',
            'TrackCosts', 'measure_costs', 'predict_logits', 'AdaptedClassifier', 'majority_macro_f1', 'evaluate',
            'AdaptResult', 'add_task_tokens', 'select_trainable', 'run_device', 'run_precision', 'fit', 'score_run',
-           'run_info', 'save_run', 'run_classifier', 'task_token_costs', 'prepare_task', 'adapt', 'load_adapted',
-           'cpu_distrib_ctx']
+           'run_info', 'save_run', 'load_tokenizer', 'run_classifier', 'task_token_costs', 'prepare_task', 'adapt',
+           'load_adapted', 'cpu_distrib_ctx']
 
 # %% ../nbs/08_training.ipynb #fe40f99c
 def encode_texts(tokenizer,              # a Hugging Face tokenizer or a `TaskTokenizer`
@@ -512,11 +513,14 @@ def add_task_tokens(model:nn.Module, # the classifier; its embedding grows by on
                     tokenizer, # the model's fast tokenizer
                     task:TaskData, # the task: Alg. 1 runs on its train split
                     config=None, # an `AdaptConfig` (or what `AdaptConfig.of` takes); None: the defaults
-                    **overrides)->TaskTokenizer: # settings that replace those of `config`
+                    **overrides): # the task tokenizer; `tokenizer` itself (with a warning) if Alg. 1 keeps nothing
     "Step 1 (Alg. 1-2): a task tokenizer from the training texts, and the model's embedding grown for its new tokens."
     cfg = AdaptConfig.of(config, **overrides)
     texts = task.train['text'].tolist() + (task.train['text_pair'].tolist() if task.has_pair else [])
-    tt = TaskTokenizer.from_texts(tokenizer, texts, **cfg.kwargs_for(select_task_sequences))
+    try: tt = TaskTokenizer.from_texts(tokenizer, texts, **cfg.kwargs_for(select_task_sequences))
+    except NoTaskSequences as e:     # small or very varied data: nothing beats chance, which is not an error
+        warnings.warn(f"{e}. Training goes on with the model's own tokenizer (no task tokens).", stacklevel=2)
+        return tokenizer
     resize_token_embeddings(model, tt, **cfg.kwargs_for(resize_token_embeddings))
     return tt
 
@@ -643,6 +647,12 @@ def save_run(out, # the folder to write into (a run's staging folder)
     if metrics is not None: write_json(out/'metrics.json', {**metrics, 'run_id': info.get('run_id')})
 
 # %% ../nbs/08_training.ipynb #b1fb637e
+def load_tokenizer(path): # a run's saved `tokenizer` folder
+    "A saved run's tokenizer: its `TaskTokenizer` when it has task tokens, the model's own tokenizer otherwise."
+    p = Path(path)
+    if (p/'task_tokens.json').exists(): return TaskTokenizer.from_pretrained(p)
+    return AutoTokenizer.from_pretrained(str(p))
+
 def _resumed(prev, name)->Path|None:
     "The saved artifact `prev/name` of an interrupted run being resumed, if it has it."
     return prev/name if prev is not None and (prev/name).exists() else None
@@ -651,11 +661,12 @@ def _tokens_step(clf, tok, task, cfg, out, say)->tuple:
     "Step 1, or its saved result on resume: (tokenizer, seconds)."
     t = time.perf_counter()
     if (d := _resumed(out, 'tokenizer')):
-        tok = TaskTokenizer.from_pretrained(d)
-        resize_token_embeddings(clf, tok, **cfg.kwargs_for(resize_token_embeddings))
+        tok = load_tokenizer(d)
+        if isinstance(tok, TaskTokenizer): resize_token_embeddings(clf, tok, **cfg.kwargs_for(resize_token_embeddings))
     else: tok = add_task_tokens(clf, tok, task, cfg)
     s = time.perf_counter() - t
-    say(f"[adapt] {tok.n_task:,} task tokens added ({s:.0f} s), e.g. {tok.names[:3]}")
+    say(f"[adapt] {tok.n_task:,} task tokens added ({s:.0f} s), e.g. {tok.names[:3]}" if isinstance(tok, TaskTokenizer)
+        else f"[adapt] no task tokens: Alg. 1 kept no sequence ({s:.0f} s)")
     return tok, s
 
 def _selection_step(clf, tok, task, cfg, out, say)->tuple:
@@ -759,7 +770,7 @@ def load_adapted(path, # a directory written by `adapt(..., out_dir=path)`
                  device=None, # move the model there (default: CPU)
                 )->AdaptedClassifier:
     "Restore a saved AdaPT (or E2E) classifier with its task tokenizer and settings in one call."
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification
     p = recover_run(path)
     if not (p/'adapt_config.json').is_file() or not (p/'model'/'config.json').is_file():
         raise FileNotFoundError(f"{p} holds no finished adapt run "
@@ -768,8 +779,7 @@ def load_adapted(path, # a directory written by `adapt(..., out_dir=path)`
     cfg = AdaptConfig.of({k: v for k, v in meta.get('config', meta).items() if k in AdaptConfig.__dataclass_fields__})
     if not (p/'tokenizer').is_dir():
         raise FileNotFoundError(f"{p}/tokenizer is missing: the run is incomplete; rerun it")
-    tok = (TaskTokenizer.from_pretrained(p/'tokenizer') if (p/'tokenizer'/'task_tokens.json').exists()
-           else AutoTokenizer.from_pretrained(str(p/'tokenizer')))
+    tok = load_tokenizer(p/'tokenizer')
     model = AutoModelForSequenceClassification.from_pretrained(str(p/'model'))
     restore_pooling(model)                  # the readout it was trained with (see `adapt_nb.models.set_pooling`)
     model.eval()
