@@ -358,17 +358,19 @@ def _budget_for(budgets, method, model):
 
 # %% ../nbs/10_experiments.ipynb #50746a65
 def main_variant(df:pd.DataFrame, # results (see `read_results`)
-                 budgets:dict|None=None, # {method: budget or {model: budget}}; default: AdaPT 0.2, others their budget
+                 budgets:dict|None=None, # {method: budget or {model: budget}}; default: each method's only budget,
+                                         # AdaPT at 0.2 (the paper's Table 1) when it was run at several
                  tokens:dict|None=None, # {method: True/False/None (both)}; default AdaPT with, others without tokens
                 )->pd.DataFrame:
     "The rows of each method's main variant (Table 1): one budget and one task-token setting per method and model."
-    budgets = {'adapt': 0.2, **(budgets or {})}
+    budgets = dict(budgets or {})
     tokens = {'adapt': True, '*': False, **(tokens or {})}
     parts = []
     for (method, model), g in df.groupby(['method', 'model'], sort=False):
         tok = tokens.get(method, tokens.get('*'))
         if tok is not None: g = g[g['task_tokens'] == tok]
         b = _budget_for(budgets, method, model)
+        if b is None and method == 'adapt' and 'adapt' not in budgets and g['budget'].nunique() > 1: b = 0.2
         if b is not None: g = g[np.isclose(g['budget'], b)]
         elif g['budget'].nunique() > 1:
             raise ValueError(f"{method} on {model} was run at budgets {sorted(g['budget'].unique().tolist())}: choose "

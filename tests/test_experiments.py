@@ -99,14 +99,17 @@ def test_shipped_configs_are_valid():
     assert len(gpu['seeds']) >= 10 and len(gpu['datasets']) == 5 and len(gpu['models']) == 6
     assert {0.05, 0.1, 0.15, 0.2, 0.5, 1.0} <= set(gpu['budgets']['adapt'])
     assert len(grid_cells(gpu)) > len(grid_cells(cpu))
-    # the budget sweep shares the CPU grid's data and settings, so its 20% cell is the CPU grid's own cell
+    assert 'tfidf' in cpu['methods'] and cpu['run_kwargs']['n_train'] >= 3000    # issue 13: TF-IDF in every table
+    # the first (400-snippet) grid's budget sweep shares its data and settings, so its 20% cell is that grid's own cell
+    old = load_config(ROOT/'configs'/'cpu400.json')
     sweep = load_config(ROOT/'configs'/'cpu_budget.json')
-    assert sweep['results'] == cpu['results'] and sweep['datasets'] == cpu['datasets'] and sweep['run_kwargs'] == cpu['run_kwargs']
+    assert sweep['results'] == old['results'] and sweep['datasets'] == old['datasets'] and sweep['run_kwargs'] == old['run_kwargs']
     shared = {c['key'] for c in grid_cells({**sweep, 'budgets': [0.2]})}
-    assert shared <= {c['key'] for c in grid_cells(cpu)}
+    assert shared <= {c['key'] for c in grid_cells(old)}
     # the initialisation ablation writes to its own file, so the main tables keep the paper's random initialisation
     abl = load_config(ROOT/'configs'/'cpu_token_init.json')
-    assert abl['results'] != cpu['results'] and abl['datasets'] == cpu['datasets']
+    assert abl['results'] != old['results'] and abl['datasets'] == old['datasets']
+    assert cpu['results'] not in (old['results'], abl['results'])
 
 
 # --- the results file round-trips any row exactly --------------------------------------------------------------------
