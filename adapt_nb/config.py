@@ -22,10 +22,10 @@ from .sensitivity import (check_n_sens, check_beta, check_normalize, check_selec
                                   check_warmup_steps)
 
 # %% ../nbs/07_config.ipynb #b8276d7e
-DEFAULT_LR = dict(adapt=3e-4, e2e=5e-5, adalora=3e-3, prefix=3e-3, lora=1e-3, lisa=3e-4, layers=3e-4)
+DEFAULT_LR = dict(adapt=3e-4, e2e=3e-5, adalora=3e-3, prefix=3e-3, lora=1e-3, lisa=3e-4, layers=3e-4)
 
 # %% ../nbs/07_config.ipynb #7ae99e49
-PRESETS = dict(paper=dict(paper_tokens=True, pooling='native', length_adjust=False, normalize=None, budget=0.2))
+PRESETS = dict(paper=dict(paper_tokens=True, pooling='native', length_adjust=False, normalize=None, beta=0.1, budget=0.2))
 
 def check_preset(preset)->str|None:
     "A named set of settings: None (this package's defaults) or 'paper' (the paper's literal method)."
@@ -62,13 +62,13 @@ class AdaptConfig:
     sparse:bool=True # train only the selected modules, the head and the new rows; False: end-to-end (the E2E baseline)
     budget:float=0.1 # share of ALL parameters to train: selected modules + head + new token rows (paper: 0.05-0.2)
     n_sens:int|None=256 # training examples scored for module sensitivity (None: all)
-    beta:float=0.1 # weight of the mean gradient norm in S = I + beta * G (eq. 6; the paper searches 1e-3..1)
+    beta:float=1e-3 # weight of the mean gradient norm in S = I + beta * G (eq. 6; the paper searches 1e-3..1)
     normalize:str|None='rank' # how I and G share a scale before eq. 6: 'rank', 'z' or None (raw values)
-    length_adjust:bool=False # I of eq. 3 relative to inputs of similar length (False: raw, which tracks length)
+    length_adjust:bool=True # I of eq. 3 relative to inputs of similar length (False: raw, which tracks length)
     warmup_steps:int=0 # Adam steps on the head alone before the gradients of eq. 4 are taken (0: a random head)
     selection:str='sensitivity' # how modules are chosen: 'sensitivity' (eq. 6), or references 'top' and 'random'
     # training
-    epochs:int=2 # training epochs (one-cycle schedule); more when min_steps asks for them
+    epochs:int=4 # training epochs (one-cycle schedule); more when min_steps asks for them
     min_steps:int=0 # at least this many optimizer steps: small training sets get more epochs (0: no floor)
     best_epoch:bool=True # keep the epoch with the best valid macro-F1 (False: the last; no valid split: the last)
     lr:float|None=None # peak learning rate (None: the method's default, `DEFAULT_LR`)
