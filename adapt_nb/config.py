@@ -25,7 +25,8 @@ from .sensitivity import (check_n_sens, check_beta, check_normalize, check_selec
 DEFAULT_LR = dict(adapt=3e-4, e2e=3e-5, adalora=3e-3, prefix=3e-3, lora=1e-3, lisa=3e-4, layers=3e-4)
 
 # %% ../nbs/07_config.ipynb #7ae99e49
-PRESETS = dict(paper=dict(paper_tokens=True, pooling='native', length_adjust=False, normalize=None, beta=0.1, budget=0.2))
+PRESETS = dict(paper=dict(paper_tokens=True, pooling='native', length_adjust=False, normalize=None, beta=0.1,
+                          budget=0.2))
 
 def check_preset(preset)->str|None:
     "A named set of settings: None (this package's defaults) or 'paper' (the paper's literal method)."
