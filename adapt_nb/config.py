@@ -44,7 +44,7 @@ class AdaptConfig:
     model:str='minilm' # embedded short name (minilm, smollm2), local checkpoint directory, .gguf file or hub id
     pooling:str='auto' # readout: 'auto' (as the checkpoint was trained), 'native', 'cls', 'mean' or 'last'
     # task tokens: mining (Alg. 1, BIDE) and selection
-    task_tokens:bool=True # add task tokens (Alg. 1-2); False keeps the model's own tokenizer (no mining)
+    task_tokens:bool=False # add task tokens (Alg. 1-2; on the embedded task they cost 1 point, see 08_training)
     min_support:int|float=5 # BIDE minimum support: a count of training inputs, or a fraction of them in (0, 1]
     min_len:int=2 # shortest mined sequence, in tokens (the paper's appendix: 3; its Sec. 5 tables hold 2)
     max_len:int=20 # longest mined sequence, in tokens (paper: 20)
@@ -88,7 +88,8 @@ class AdaptConfig:
 
     def __post_init__(self):
         if check_preset(self.preset) is not None: self.__dict__.update(PRESETS[self.preset])
-        if self.paper_tokens is True: self.__dict__.update(PAPER_TOKENS)   # the paper's literal task tokens
+        if self.paper_tokens is True:                                  # the paper's literal task tokens
+            self.__dict__.update(PAPER_TOKENS, task_tokens=True)
         for f in fields(self): setattr(self, f.name, _CHECKS[f.name](getattr(self, f.name)))
         check_lengths(self.min_len, self.max_len)
         if self.resume and self.out_dir is None:

@@ -32,8 +32,8 @@ GROUPS = dict(
             's3_top': dict(BASE, selection='top'), 's3_random': dict(BASE, selection='random')},
     recipe={'s4_b20': dict(BASE, **ADJ, budget=0.2), 's4_lr1e-3': dict(BASE, **ADJ, lr=1e-3),
             's5_tok': dict(BASE, **ADJ, task_tokens=True), 's4_e2e_3e-5': dict(BASE, sparse=False, lr=3e-5)},
-    small={'c600_ms300': dict(BASE, **ADJ, task_tokens=True, n_train=600, min_steps=300),
-           'c600_ms0': dict(BASE, **ADJ, task_tokens=True, n_train=600, min_steps=0)})
+    small={'c600_ms300': dict(BASE, **ADJ, n_train=600, min_steps=300),
+           'c600_ms0': dict(BASE, **ADJ, n_train=600, min_steps=0)})
 
 class EpochScores(Callback):
     "Valid macro-F1 (fastai's validation) and test macro-F1 after every epoch: for study, never for choosing."
