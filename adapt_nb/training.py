@@ -31,10 +31,10 @@ from .runs import RunDir, Checkpoint, load_checkpoint, run_fingerprint, write_js
 # %% auto #0
 __all__ = ['RECORD_KEYS', 'encode_texts', 'pad_batch', 'LengthGroupedDL', 'task_dataloaders', 'HFClassifier', 'hf_model',
            'macro_f1', 'classifier_learner', 'TaskRowsEmbedding', 'SparseFinetune', 'run_epochs', 'BestEpoch',
-           'TrackCosts', 'measure_costs', 'predict_logits', 'AdaptedClassifier', 'majority_macro_f1', 'evaluate',
-           'AdaptResult', 'add_task_tokens', 'select_trainable', 'run_device', 'run_precision', 'fit', 'score_run',
-           'run_info', 'save_run', 'load_tokenizer', 'run_classifier', 'task_token_costs', 'prepare_task', 'adapt',
-           'load_adapted', 'cpu_distrib_ctx']
+           'TrackCosts', 'preserved_rng', 'measure_costs', 'predict_logits', 'AdaptedClassifier', 'majority_macro_f1',
+           'evaluate', 'AdaptResult', 'add_task_tokens', 'select_trainable', 'run_device', 'run_precision', 'fit',
+           'score_run', 'run_info', 'save_run', 'load_tokenizer', 'run_classifier', 'task_token_costs', 'prepare_task',
+           'adapt', 'load_adapted', 'cpu_distrib_ctx']
 
 # %% ../nbs/08_training.ipynb #fe40f99c
 def encode_texts(tokenizer,              # a Hugging Face tokenizer or a `TaskTokenizer`
@@ -368,6 +368,19 @@ def _flops_of(fn)->int:
     with FlopCounterMode(display=False, custom_mapping=cpu_sdpa) as fc: fn()
     return fc.get_total_flops()
 
+@contextmanager
+def preserved_rng(*dls): # objects with their own `rng` (fastai DataLoaders, which replace it on every pass)
+    "Leave the random states (python, numpy, torch CPU and CUDA, and each of `dls`' `rng`) as they were."
+    import random
+    py, npy, cpu = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    own = [(d, d.rng, d.rng.getstate()) for d in dls if getattr(d, 'rng', None) is not None]
+    try: yield
+    finally:
+        random.setstate(py); np.random.set_state(npy); torch.set_rng_state(cpu)
+        if cuda is not None: torch.cuda.set_rng_state_all(cuda)
+        for d, r, s in own: r.setstate(s); d.rng = r
+
 def measure_costs(learn:Learner,       # a Learner (with `SparseFinetune` for AdaPT, without for E2E)
                   n_batches:int=None,   # count this many training batches, scaled by tokens (None: the whole epoch)
                  )->dict:               # flops_per_epoch (train), infer_flops_per_epoch, trainable share, more
@@ -381,14 +394,15 @@ def measure_costs(learn:Learner,       # a Learner (with `SparseFinetune` for Ad
     dev = next(model.parameters()).device
     model.train()
     try:
-        for xb, yb in dl:
-            if n_batches is not None and nb >= n_batches: break
-            xb, yb = {k: v.to(dev) for k, v in xb.items()}, yb.to(dev)
-            def step(): learn.loss_func(model(xb), yb).backward()
-            fl_train += _flops_of(step)
-            with torch.no_grad(): fl_inf += _flops_of(lambda: model(xb))
-            for p in params: p.grad = None
-            seen_tok += int(xb['attention_mask'].sum()); nb += 1
+        with preserved_rng(dl):             # counting leaves the run as it was: dropout, shuffling
+            for xb, yb in dl:
+                if n_batches is not None and nb >= n_batches: break
+                xb, yb = {k: v.to(dev) for k, v in xb.items()}, yb.to(dev)
+                def step(): learn.loss_func(model(xb), yb).backward()
+                fl_train += _flops_of(step)
+                with torch.no_grad(): fl_inf += _flops_of(lambda: model(xb))
+                for p in params: p.grad = None
+                seen_tok += int(xb['attention_mask'].sum()); nb += 1
     finally:
         model.train(was)
         emb = hf_model(model).get_input_embeddings()
