@@ -70,7 +70,7 @@ class AdaptConfig:
     selection:str='sensitivity' # how modules are chosen: 'sensitivity' (eq. 6), or references 'top' and 'random'
     # training
     epochs:int=4 # training epochs (one-cycle schedule); more when min_steps asks for them
-    min_steps:int=0 # at least this many optimizer steps: small training sets get more epochs (0: no floor)
+    min_steps:int=300 # at least this many optimizer steps: small training sets get more epochs (0: no floor)
     best_epoch:bool=True # keep the epoch with the best valid macro-F1 (False: the last; no valid split: the last)
     lr:float|None=None # peak learning rate (None: the method's default, `DEFAULT_LR`)
     bs:int=32 # batch size

@@ -10,7 +10,7 @@ from adapt_nb.training import adapt, load_adapted
 from adapt_nb.baselines import run_method
 from adapt_nb.runs import RunDir
 
-FAST = dict(epochs=1, bs=16, max_length=32, task_tokens=False, n_sens=16, count_flops=0, progress=False)
+FAST = dict(epochs=1, min_steps=0, bs=16, max_length=32, task_tokens=False, n_sens=16, count_flops=0, progress=False)
 
 
 @pytest.fixture(scope='module')
@@ -51,7 +51,7 @@ def test_damaged_saved_run(finished, tmp_path, what, message):
 
 def cases(root, finished, tmp):
     "(what, call, expected message): each call gets one bad input."
-    data = ['--data', str(root/'data.csv'), '--model', str(root/'tiny'), '--no-task_tokens', '--epochs', '1',
+    data = ['--data', str(root/'data.csv'), '--model', str(root/'tiny'), '--no-task_tokens', '--epochs', '1', '--min_steps', '0',
             '--count_flops', '0', '--no-progress']
     (tmp/'afile').write_text('x')
     return [

@@ -35,8 +35,8 @@ for k, v in dict(TOKENIZERS_PARALLELISM='false', HF_HUB_OFFLINE='1', HF_DATASETS
     os.environ.setdefault(k, v)
 
 # sizes: the full check (GPU) and the smoke mode (CPU, CI)
-FULL = dict(seeds=(0, 1, 2), rt=dict(), bert=dict(n_train=4096, n_eval=256, epochs=1), bert_size='base')
-_TINY = dict(n_train=400, n_eval=32, epochs=1, bs=32, max_length=24, n_sens=16, count_flops=2)
+FULL = dict(seeds=(0, 1, 2), rt=dict(), bert=dict(n_train=4096, n_eval=256, epochs=1, min_steps=0), bert_size='base')
+_TINY = dict(n_train=400, n_eval=32, epochs=1, min_steps=0, bs=32, max_length=24, n_sens=16, count_flops=2)
 SMOKE = dict(seeds=(0, 1), rt=_TINY, bert=_TINY, bert_size='tiny')
 BERT_SIZES = dict(base=dict(),   # transformers' BertConfig defaults are bert-base: 12 layers, width 768, 110M params
                   tiny=dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128))
