@@ -511,8 +511,7 @@ def tfidf_classify(task:TaskData, # the task (train, valid, test)
     return dict(macro_f1=macro_f1(pred, y, task.num_labels), accuracy=float((pred == y).mean()), n=len(y),
                 majority_macro_f1=majority_macro_f1(task, y), C=C, valid_macro_f1=valid.get(C),
                 trainable=int(fits[C].coef_.size + fits[C].intercept_.size), vocab=len(keep), vocab_total=X.shape[1],
-                train_s=train_s,
-                infer_s=time.perf_counter() - t0)
+                train_s=train_s, infer_s=time.perf_counter() - t0)
 
 # %% ../nbs/09_baselines.ipynb #3e62f8db
 def tfidf_run(name:str, # 'tfidf'

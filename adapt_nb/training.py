@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_training.ipynb #73b2d1d5
 from __future__ import annotations
-import math, shutil, time, uuid, warnings
+import math, random, shutil, time, uuid, warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import numpy as np, torch
@@ -18,10 +18,10 @@ from fastai.metrics import accuracy, F1Score
 from fastai.optimizer import Adam
 from fastai.callback.schedule import Learner   # this import also patches fit_one_cycle and lr_find onto Learner
 from fastai.torch_core import set_seed
+from transformers import AutoTokenizer
 from .data import TaskData, load_rotten_tomatoes
 from .models import load_classifier, record_size, count_params, module_inventory, restore_pooling
 from .sequences import select_task_sequences, NoTaskSequences
-from transformers import AutoTokenizer
 from .tokenization import TaskTokenizer, resize_token_embeddings
 from .sensitivity import (sensitivity_batches, module_sensitivity, sensitivity_scores, select_modules,
                                   ModuleSelection, reference_scores)
@@ -371,7 +371,6 @@ def _flops_of(fn)->int:
 @contextmanager
 def preserved_rng(*dls): # objects with their own `rng` (fastai DataLoaders, which replace it on every pass)
     "Leave the random states (python, numpy, torch CPU and CUDA, and each of `dls`' `rng`) as they were."
-    import random
     py, npy, cpu = random.getstate(), np.random.get_state(), torch.get_rng_state()
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     own = [(d, d.rng, d.rng.getstate()) for d in dls if getattr(d, 'rng', None) is not None]
