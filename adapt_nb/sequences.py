@@ -390,9 +390,9 @@ def select_sequences(patterns,                 # mined patterns: objects with .i
     c_p, c_f, n = _best_cutoffs(pp[fin], sup[fin], cap, pplx_cutoff, freq_cutoff)
     if n == 0:
         raise NoTaskSequences(f"no pattern passes the cutoffs (pplx_cutoff={pplx_cutoff}, freq_cutoff={freq_cutoff}, "
-                         f"max_tokens={max_tokens}, noise floor {noise_floor}) among {len(items)} candidates "
-                         f"({int(fin.sum())} with a finite score below the floor): loosen the cutoffs, mine more "
-                         "data, or add no task tokens")
+                              f"max_tokens={max_tokens}, noise floor {noise_floor}) among {len(items)} candidates "
+                              f"({int(fin.sum())} with a finite score below the floor): loosen the cutoffs, mine "
+                              "more data, or add no task tokens")
     keep = np.nonzero(fin & (pp <= c_p) & (sup >= c_f))[0]
     keep = sorted(keep, key=lambda i: (pp[i], -sup[i], items[i]))
     seqs = [TaskSequence(items[i], int(sup[i]), float(pp[i])) for i in keep]

@@ -18,7 +18,7 @@ from fastai.metrics import accuracy, F1Score
 from fastai.optimizer import Adam
 from fastai.callback.schedule import Learner   # this import also patches fit_one_cycle and lr_find onto Learner
 from fastai.torch_core import set_seed
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, AutoModelForSequenceClassification
 from .data import TaskData, load_rotten_tomatoes
 from .models import load_classifier, record_size, count_params, module_inventory, restore_pooling
 from .sequences import select_task_sequences, NoTaskSequences
@@ -783,7 +783,6 @@ def load_adapted(path, # a directory written by `adapt(..., out_dir=path)`
                  device=None, # move the model there (default: CPU)
                 )->AdaptedClassifier:
     "Restore a saved AdaPT (or E2E) classifier with its task tokenizer and settings in one call."
-    from transformers import AutoModelForSequenceClassification
     p = recover_run(path)
     if not (p/'adapt_config.json').is_file() or not (p/'model'/'config.json').is_file():
         raise FileNotFoundError(f"{p} holds no finished adapt run "

@@ -51,8 +51,8 @@ def test_damaged_saved_run(finished, tmp_path, what, message):
 
 def cases(root, finished, tmp):
     "(what, call, expected message): each call gets one bad input."
-    data = ['--data', str(root/'data.csv'), '--model', str(root/'tiny'), '--no-task_tokens', '--epochs', '1', '--min_steps', '0',
-            '--count_flops', '0', '--no-progress']
+    data = ['--data', str(root/'data.csv'), '--model', str(root/'tiny'), '--no-task_tokens', '--epochs', '1',
+            '--min_steps', '0', '--count_flops', '0', '--no-progress']
     (tmp/'afile').write_text('x')
     return [
         ('predict --bs 0', lambda: predict_main([str(finished), 'fine', '--bs', '0']), 'bs=0: give an int >= 1'),

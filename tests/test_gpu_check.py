@@ -196,7 +196,8 @@ def test_cuda_adapt_saves_a_model_that_reloads_on_cpu(tmp_path):
     "adapt() on the GPU ('auto' device and precision): bf16, CUDA peak memory, and the reloaded CPU model agrees."
     from adapt_nb.training import adapt, load_adapted, predict_logits
     task = _tiny_task(400)
-    r = adapt(task, n_eval=16, epochs=1, min_steps=0, bs=16, max_length=32, n_sens=32, out_dir=tmp_path/'run', progress=False)
+    r = adapt(task, n_eval=16, epochs=1, min_steps=0, bs=16, max_length=32, n_sens=32, out_dir=tmp_path/'run',
+              progress=False)
     assert str(next(r.learn.model.parameters()).device).startswith('cuda') and gc.amp_of(r.learn) == 'bf16'
     assert r.costs['peak_mem_kind'] == 'cuda_max_allocated'
     texts = task.test['text'].tolist()

@@ -14,8 +14,8 @@ ENV = dict(os.environ, OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1', TOKENIZERS_PARAL
 
 def args(root, out, seed, *extra):
     return ['--data', str(root/'data.csv'), '--model', str(root/'tiny'), '--out_dir', str(out), '--seed', str(seed),
-            '--epochs', '3', '--min_steps', '0', '--bs', '16', '--max_length', '32', '--task_tokens', '--min_support', '3', '--max_tokens', '20',
-            '--n_sens', '16', '--count_flops', '1', '--no-progress', *extra]
+            '--epochs', '3', '--min_steps', '0', '--bs', '16', '--max_length', '32', '--task_tokens',
+            '--min_support', '3', '--max_tokens', '20', '--n_sens', '16', '--count_flops', '1', '--no-progress', *extra]
 
 
 def complete(out):
@@ -65,8 +65,8 @@ def test_sigkill_never_mixes_runs(tiny_setup):
 def test_resume_refuses_another_task(tiny_setup, tmp_path):
     "Resume with another data file, other labels or other settings is refused, naming the difference."
     root, out = tiny_setup, tmp_path/'r'
-    kw = dict(model=str(root/'tiny'), epochs=2, min_steps=0, bs=16, max_length=32, task_tokens=True, min_support=3, max_tokens=20, n_sens=16,
-              count_flops=1, progress=False)
+    kw = dict(model=str(root/'tiny'), epochs=2, min_steps=0, bs=16, max_length=32, task_tokens=True, min_support=3,
+              max_tokens=20, n_sens=16, count_flops=1, progress=False)
     task = load_task(root/'data.csv')
 
     from fastai.callback.core import Callback
@@ -98,8 +98,8 @@ def test_labels_with_gaps_and_file_modes(tiny_setup, tmp_path):
     assert task.label_names == ['0', '2']
     old = os.umask(0o022)
     try:
-        r = adapt(task, model=str(root/'tiny'), out_dir=tmp_path/'g', epochs=1, min_steps=0, bs=16, max_length=32, task_tokens=True,
-                  min_support=3, max_tokens=20, n_sens=16, count_flops=0, progress=False)
+        r = adapt(task, model=str(root/'tiny'), out_dir=tmp_path/'g', epochs=1, min_steps=0, bs=16, max_length=32,
+                  task_tokens=True, min_support=3, max_tokens=20, n_sens=16, count_flops=0, progress=False)
     finally: os.umask(old)
     clf = load_adapted(tmp_path/'g')
     assert clf.model.config.num_labels == 2 and clf.label_names == ['0', '2']

@@ -42,8 +42,9 @@ class EpochScores(Callback):
     def after_epoch(self):
         rec = self.learn.recorder
         v = dict(zip(rec.metric_names[1:-1], rec.values[-1]))
+        test = evaluate(self.learn, self.task, 'test')['macro_f1']
         self.rows.append(dict(epoch=self.epoch, valid=float(v['f1_score']), train_loss=float(v['train_loss']),
-                              valid_loss=float(v['valid_loss']), test=evaluate(self.learn, self.task, 'test')['macro_f1']))
+                              valid_loss=float(v['valid_loss']), test=test))
 
 def run(tag:str, seed:int, n_train:int=3000, **kw)->dict:
     "One `adapt()` run: test at the best valid epoch, valid there, and the per-epoch scores."
@@ -58,11 +59,12 @@ def run(tag:str, seed:int, n_train:int=3000, **kw)->dict:
                 n_task=getattr(r.tokenizer, 'n_task', 0), share=r.costs.get('trainable_share'),
                 modules=None if r.selection is None else r.selection['modules'], total_s=time.time() - t0)
 
+def tfidf_tag(n_train:int, task_tokens:bool)->str: return f"tfidf_{n_train}_{'tok' if task_tokens else 'plain'}"
+
 def tfidf(n_train:int, seed:int, task_tokens:bool)->dict:
     "TF-IDF + logistic regression on the same slice (C and class weights chosen on the valid split)."
     r = run_method('tfidf', n_train=n_train, seed=seed, task_tokens=task_tokens)
-    return dict(tag=f"tfidf_{n_train}_{'tok' if task_tokens else 'plain'}", seed=seed, n_train=n_train,
-                test=r['macro_f1'], valid=None)
+    return dict(tag=tfidf_tag(n_train, task_tokens), seed=seed, n_train=n_train, test=r['macro_f1'], valid=None)
 
 def _done(path)->set:
     if not os.path.exists(path): return set()
@@ -81,6 +83,5 @@ if __name__ == '__main__':
             if g == 'small':
                 for n in (600, 3000):
                     for tt in (False, True):
-                        rec = tfidf(n, seed, tt)
-                        if (rec['tag'], seed) not in _done(out):
-                            with open(out, 'a') as f: f.write(json.dumps(rec) + '\n')
+                        if (tfidf_tag(n, tt), seed) in _done(out): continue
+                        with open(out, 'a') as f: f.write(json.dumps(tfidf(n, seed, tt)) + '\n')
