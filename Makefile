@@ -13,7 +13,7 @@ install:
 	@bash tools/install.sh
 
 run: install
-	$(BIN)/adapt_nb_run --overwrite $(ARGS)
+	$(BIN)/adapt_nb run --overwrite $(ARGS)
 
 test: install check-sync nbtest pytest
 

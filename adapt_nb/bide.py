@@ -4,18 +4,18 @@
 
 # %% ../nbs/03_bide.ipynb #5967d63d
 from __future__ import annotations
-import gc, math, numbers, time
+import gc, math, time
 from itertools import repeat
 from typing import NamedTuple
 import numpy as np
 from numba import njit, objmode
 from tqdm import tqdm
-from .checks import check_int, check_number, check_choice
+from .config import (check_max_gap, check_min_support, check_lengths, check_max_patterns, check_max_seconds,
+                             check_on_overflow)
 
 # %% auto #0
-__all__ = ['embedded_patterns', 'brute_force_closed', 'check_max_gap', 'check_min_support', 'check_min_len', 'check_max_len',
-           'check_lengths', 'check_max_patterns', 'check_max_seconds', 'check_on_overflow', 'supporting_sequences',
-           'ClosedSequence', 'PatternOverflowError', 'mine_closed_sequences', 'closed_case', 'check_exact']
+__all__ = ['embedded_patterns', 'brute_force_closed', 'supporting_sequences', 'ClosedSequence', 'PatternOverflowError',
+           'mine_closed_sequences', 'closed_case', 'check_exact']
 
 # %% ../nbs/03_bide.ipynb #50fcfc53
 def embedded_patterns(seq,                   # one sequence of token ids
@@ -91,42 +91,6 @@ def _as_database(db):
     return tok.astype(np.int32).ravel(), off, vocab
 
 # %% ../nbs/03_bide.ipynb #246f06da
-def check_max_gap(max_gap:int|None)->int|None:
-    "Validate `max_gap`: None (any gap) or an int k >= 0 (at most k tokens between matched items; 0 = contiguous)."
-    return check_int(max_gap, "max_gap", lo=0, none_ok=True, hint="None allows any gap, 0 means contiguous")
-
-def check_min_support(min_support)->int|float:
-    "Validate `min_support`: an int count >= 1, or a float fraction of the sequences in (0, 1]."
-    if isinstance(min_support, numbers.Real) and not isinstance(min_support, (bool, numbers.Integral)):
-        return check_number(min_support, "min_support", lo=0., hi=1., hint="a fraction; pass an int for a count")
-    return check_int(min_support, "min_support", hint="a count of sequences, or a float fraction in (0, 1]")
-
-def check_min_len(min_len:int)->int:
-    "Validate `min_len`, the shortest pattern reported: an int >= 1."
-    return check_int(min_len, "min_len", hint="the shortest pattern, in tokens")
-
-def check_max_len(max_len:int)->int:
-    "Validate `max_len`, the longest pattern reported: an int >= 1."
-    return check_int(max_len, "max_len", hint="the longest pattern, in tokens")
-
-def check_lengths(min_len:int, max_len:int)->tuple:
-    "Validate both lengths and their order; return them as ints."
-    min_len, max_len = check_min_len(min_len), check_max_len(max_len)
-    if min_len > max_len: raise ValueError(f"min_len={min_len} > max_len={max_len}: no pattern length fits")
-    return min_len, max_len
-
-def check_max_patterns(max_patterns:int)->int:
-    "Validate `max_patterns`, the bound on the number of patterns kept: an int >= 1."
-    return check_int(max_patterns, "max_patterns", hint="the most closed patterns mining may keep")
-
-def check_max_seconds(max_seconds:float|None)->float|None:
-    "Validate `max_seconds`, the time bound of mining: None (no bound) or a number > 0."
-    return check_number(max_seconds, "max_seconds", none_ok=True, hint="the most seconds mining may take")
-
-def check_on_overflow(on_overflow:str)->str:
-    "Validate `on_overflow`: 'raise' or 'topk'."
-    return check_choice(on_overflow, "on_overflow", ("raise", "topk"))
-
 def _gap_code(max_gap):
     "max_gap as the compiled core's int (-1: any gap)."
     g = check_max_gap(max_gap)

@@ -5,27 +5,24 @@
 # %% ../nbs/10_experiments.ipynb #2cd1b586
 from __future__ import annotations
 import csv, hashlib, io, itertools, json, math, os, time, warnings
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
 from . import data as _data
-from .models import check_share
-from .baselines import METHODS, method_settings
+from .config import AdaptConfig, check_share
+from .files import atomic_write, append_durably, file_lock
+from .pipeline import method_settings
+from .methods import METHODS, get_method
 
 # %% auto #0
-__all__ = ['PAPER_BUDGETS', 'METHOD_LABELS', 'GRID_COLS', 'PER_CELL', 'load_config', 'cell_key', 'grid_cells', 'append_result',
-           'read_results', 'load_grid_task', 'resolve_runner', 'run_grid', 'merge_results', 'bow_runner',
-           'main_variant', 'table_methods', 'table_budget', 'table_costs', 'table_stability', 'token_gain',
-           'plot_task_tokens', 'relative_time', 'plot_relative_time', 'plot_budget', 'plot_seed_spread', 'to_markdown',
-           'render_report']
+__all__ = ['PAPER_BUDGETS', 'GRID_COLS', 'PER_CELL', 'load_config', 'cell_key', 'grid_cells', 'append_result', 'read_results',
+           'load_grid_task', 'resolve_runner', 'run_grid', 'merge_results', 'bow_runner', 'main_variant',
+           'table_methods', 'table_budget', 'table_costs', 'table_stability', 'token_gain', 'plot_task_tokens',
+           'relative_time', 'plot_relative_time', 'plot_budget', 'plot_seed_spread', 'to_markdown', 'render_report']
 
 # %% ../nbs/10_experiments.ipynb #2a025413
 PAPER_BUDGETS = (0.05, 0.1, 0.15, 0.2, 0.5, 1.0)   # Tables 2-3: share of the model's parameters AdaPT tunes
-METHOD_LABELS = {'e2e': 'FT', 'adapt': 'AdaPT', 'adalora': 'AL', 'prefix': 'PT', 'layers': 'LS', 'lora': 'LoRA',
-                 'lisa': 'LISA', 'zero_shot': '0-shot', 'few_shot': '10-shot',
-                 'tfidf': 'TF-IDF'}   # the paper's column names and order (TF-IDF + logistic regression last)
 GRID_COLS = ('key', 'dataset', 'model', 'model_id', 'method', 'task_tokens', 'budget', 'seed', 'config')
 PER_CELL = ('model', 'task_tokens', 'budget', 'seed')   # settings the grid gives each cell (never in run_kwargs)
 _CONFIG_KEYS = {'name', 'results', 'methods', 'task_tokens', 'budgets', 'seeds', 'datasets', 'models', 'run_kwargs',
@@ -87,7 +84,8 @@ def _check_runs(cfg:dict):
         for b, t, s, model in itertools.product(budgets, tokens, cfg['seeds'], cfg['models'].values()):
             if cfg.get('runner'): check_share(b)     # a custom runner checks its own settings
             else:
-                method_settings(m, where=f'the run_kwargs of {m!r}', budget=b, task_tokens=t, seed=s, model=model, **kw)
+                method_settings(get_method(m), where=f'the run_kwargs of {m!r}', budget=b, task_tokens=t, seed=s,
+                                model=model, **kw)
 
 def load_config(source, # a .json/.yaml file or a dict
                )->dict: # the validated config with defaults filled in
@@ -144,15 +142,6 @@ def _text(v)->str:
     if isinstance(v, (dict, list, tuple)): return json.dumps(v, sort_keys=True, default=str)
     return str(v).replace('\r', ' ').replace('\n', ' ')
 
-def _atomic_write(path:Path, text:str):
-    "Write `text` to `path` via a temporary file, fsync and `os.replace`."
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    with open(tmp, 'w', encoding='utf-8', newline='') as f: f.write(text); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try: os.fsync(fd)
-    finally: os.close(fd)
-
 def _complete_text(path:Path)->str:
     "The file's text up to its last newline (a torn last line from a killed writer is left out)."
     b = path.read_bytes()
@@ -162,7 +151,7 @@ def _complete_text(path:Path)->str:
 def append_result(path, # the results CSV (created with its header if missing)
                   row:dict, # one finished cell: column -> value
                  )->None:
-    "Append one row durably (flush + fsync); rewrite atomically when it brings new columns or the last line is torn."
+    "Append one row durably; rewrite the file atomically when the row brings new columns or the last line is torn."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fields = {str(k): _text(v) for k, v in row.items()}
     header, torn = None, False
@@ -172,8 +161,7 @@ def append_result(path, # the results CSV (created with its header if missing)
         if first.endswith(b'\n'): header = next(csv.reader([first.decode('utf-8')]))
     if header is not None and not torn and set(fields) <= set(header):
         buf = io.StringIO(); csv.writer(buf, lineterminator='\n').writerow([fields.get(h, '') for h in header])
-        with open(path, 'a', encoding='utf-8', newline='') as f:
-            f.write(buf.getvalue()); f.flush(); os.fsync(f.fileno())
+        append_durably(path, buf.getvalue())
         return
     rows = list(csv.reader(io.StringIO(_complete_text(path)))) if header is not None else [[]]
     header = rows[0] + [k for k in fields if k not in rows[0]]
@@ -181,7 +169,7 @@ def append_result(path, # the results CSV (created with its header if missing)
     w.writerow(header)
     w.writerows(r + [''] * (len(header) - len(r)) for r in rows[1:])
     w.writerow([fields.get(h, '') for h in header])
-    _atomic_write(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
 
 # %% ../nbs/10_experiments.ipynb #ef13cf7b
 def read_results(path, # the results CSV
@@ -215,25 +203,15 @@ def load_grid_task(spec:dict, # {"loader": "load_...", "args": {...}, "subsample
     task = fn(**spec.get('args', {}))
     return task.subsample(**spec['subsample']) if spec.get('subsample') else task
 
-@contextmanager
 def _exclusive(path:Path):
-    "Hold an exclusive lock for writing `path` (refuse, with a clear error, if another run holds it)."
-    try: import fcntl
-    except ImportError: yield; return   # no advisory locks on this platform
-    lock = path.with_name(f'.{path.name}.lock')
-    with open(lock, 'w') as f:
-        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError: raise RuntimeError(f"another grid run is writing {path}: wait for it, or give another "
-                                                   "results file") from None
-        try: yield
-        finally:
-            lock.unlink(missing_ok=True); fcntl.flock(f, fcntl.LOCK_UN)
+    "The results file's lock (`file_lock`): a second grid run writing the same file is refused."
+    return file_lock(path, busy=f"another grid run is writing {path}: wait for it, or give another results file")
 
 # %% ../nbs/10_experiments.ipynb #1c149b7c
-def resolve_runner(spec:str|None=None, # "module:function"; None: `adapt_nb.baselines.run_method`
+def resolve_runner(spec:str|None=None, # "module:function"; None: `adapt_nb.methods.run_method`
                   ):
     "Import a grid runner by name."
-    spec = spec or 'adapt_nb.baselines:run_method'
+    spec = spec or 'adapt_nb.methods:run_method'
     mod, _, fn = spec.partition(':')
     if not mod or not fn:
         raise ValueError(f"runner {spec!r}: give it as 'module:function', e.g. 'adapt_nb.experiments:bow_runner'")
@@ -259,10 +237,12 @@ def _row(cell:dict, rec:dict, seconds:float)->dict:
     return row
 
 # %% ../nbs/10_experiments.ipynb #87aea5c8
-def _run_cell(c:dict, task, runner)->dict:
-    "One cell: the runner's record for its method, model, token setting, budget and seed."
+def _run_cell(c:dict, task, runner, quiet:bool=False)->dict:
+    "One cell: the runner's record for its method, model, token setting, budget and seed (`quiet`: no progress bars)."
+    kw = {'progress': False, **c['config']['kwargs']} if quiet else c['config']['kwargs']
     rec = runner(c['method'], task, model=c['model_id'], task_tokens=c['task_tokens'], budget=c['budget'],
-                 seed=c['seed'], **c['config']['kwargs'])
+                 seed=c['seed'], **kw)
+    if hasattr(rec, 'record'): rec = rec.record()          # an `AdaptResult`: its row
     if not isinstance(rec, dict): raise TypeError(f"the runner must return a dict of results, got {type(rec).__name__}")
     return rec
 
@@ -289,6 +269,7 @@ def run_grid(config, # a config dict or file (see `load_config`)
         bad = [s for s in seeds if s not in cfg['seeds']]
         if bad: raise ValueError(f"seeds {bad} are not in the config's seeds {cfg['seeds']}")
         cfg['seeds'] = [s for s in cfg['seeds'] if s in seeds]
+    quiet = runner is None and not cfg.get('runner')     # `run_method` draws bars; the grid shows its own
     if runner is None: runner = resolve_runner(cfg.get('runner'))
     path = Path(results or cfg['results']); path.parent.mkdir(parents=True, exist_ok=True)
     cells = grid_cells(cfg)
@@ -300,7 +281,7 @@ def run_grid(config, # a config dict or file (see `load_config`)
         for c in tqdm(todo, desc=desc, disable=not progress):
             if c['dataset'] not in tasks: tasks[c['dataset']] = load_grid_task(c['config']['data'], c['dataset'])
             t0 = time.perf_counter()
-            try: rec = _run_cell(c, tasks[c['dataset']], runner)
+            try: rec = _run_cell(c, tasks[c['dataset']], runner, quiet)
             except Exception as e:
                 if on_error == 'raise': raise
                 failed.append(_log_failure(path, c, e)); continue
@@ -333,24 +314,24 @@ def merge_results(sources:list, # results CSVs to take rows from
 def bow_runner(method:str, # recorded only (the classifier is always TF-IDF + logistic regression)
                task, # TaskData
                model=None, # ignored (no pretrained model)
-               task_tokens:bool=False, # word 1-3-grams instead of 1-2-grams
+               task_tokens:bool=AdaptConfig.task_tokens, # word 1-3-grams instead of 1-2-grams
                budget:float=None, # the cell's parameter budget: recorded only
-               seed:int=0, # recorded only (the fit is deterministic)
+               seed:int=AdaptConfig.seed, # recorded only (the fit is deterministic)
                vocab_share:float=1.0, # share of the vocabulary kept, most frequent features first
               )->dict:
-    "A cheap, real runner for grids: TF-IDF + logistic regression (`adapt_nb.baselines.tfidf_classify`)."
-    from adapt_nb.baselines import tfidf_classify
+    "A cheap, real runner for grids: TF-IDF + logistic regression (`adapt_nb.tfidf.tfidf_classify`)."
+    from adapt_nb.tfidf import tfidf_classify
     r = tfidf_classify(task, ngrams=3 if task_tokens else 2, vocab_share=vocab_share)
     return dict(macro_f1=r['macro_f1'], accuracy=r['accuracy'], trainable_params=r['trainable'],
                 trainable_share=r['vocab'] / r['vocab_total'], train_s=r['train_s'], infer_s=r['infer_s'])
 
 # %% ../nbs/10_experiments.ipynb #4e3ee242
 def _method_order(methods)->list:
-    "Methods in the paper's order (FT, AdaPT, AL, PT, LS, ...), unknown ones last."
-    known = list(METHOD_LABELS)
+    "Methods in the registry's order (the paper's: FT, AdaPT, AL, PT, LS, ...), unknown ones last."
+    known = list(METHODS)
     return sorted(dict.fromkeys(methods), key=lambda m: (known.index(m) if m in known else len(known), m))
 
-def _label(m:str)->str: return METHOD_LABELS.get(m, m)
+def _label(m:str)->str: return METHODS[m].label if m in METHODS else m
 
 def _budget_for(budgets, method, model):
     b = budgets.get(method, budgets.get('*'))

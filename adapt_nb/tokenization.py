@@ -4,18 +4,18 @@
 
 # %% ../nbs/05_tokenization.ipynb #c392444e
 from __future__ import annotations
-import itertools, json, math, os, tempfile
+import itertools, json, math
 from pathlib import Path
 import numpy as np
 from numba import njit
 from fastcore.basics import patch
 from fastcore.meta import delegates
-from .checks import check_choice
-from .bide import check_max_gap
-from .sequences import TaskSequence, Selection, select_task_sequences, PAPER_ALG1, _check_fast, _bare_backend
+from .config import AdaptConfig, check_max_gap, check_init
+from .files import write_json
+from .sequences import TaskSequence, Selection, select_task_sequences, _check_fast, _bare_backend
 
 # %% auto #0
-__all__ = ['TASK_TOKENS_FILE', 'PAPER_TOKENS', 'TaskTokenizer', 'oracle_occurrences', 'check_init', 'resize_token_embeddings']
+__all__ = ['TASK_TOKENS_FILE', 'TaskTokenizer', 'oracle_occurrences', 'load_tokenizer', 'resize_token_embeddings']
 
 # %% ../nbs/05_tokenization.ipynb #f704ea2d
 @njit(cache=True)
@@ -311,6 +311,9 @@ def _trie(seqs, n_base):
 
 # %% ../nbs/05_tokenization.ipynb #f21448f5
 _TRUNC = {True: 0, 'longest_first': 0, 'only_first': 1, 'only_second': 2}
+# the base tokenizer's encoding entry points that would skip the task tokens (transformers 4 and 5): refused
+_BYPASSES = ('prepare_for_model', '_encode_plus', '_batch_encode_plus', '_call_one',
+             'encode_message_with_chat_template')
 
 class TaskTokenizer:
     "A fast Hugging Face tokenizer plus task tokens inserted at the start of each task-sequence occurrence (Alg. 2)."
@@ -356,6 +359,9 @@ class TaskTokenizer:
     def __getattr__(self, name):
         "Everything else (pad_token_id, model_max_length, padding_side, ...) comes from the base tokenizer."
         if name.startswith('__') or name in ('base', '_backend', 'sequences'): raise AttributeError(name)
+        if name in _BYPASSES:
+            raise AttributeError(f"TaskTokenizer.{name} would encode without the task tokens: call the tokenizer "
+                                 "(tt(texts, ...)), tt.encode(text), or tt.insert_task_tokens(ids) on base ids")
         return getattr(self.base, name)
 
 # %% ../nbs/05_tokenization.ipynb #6ebf4198
@@ -517,6 +523,28 @@ def tokenize(self:TaskTokenizer, text, **kwargs)->list:
     "Token strings of one input (no special tokens), task tokens shown by name."
     return self.convert_ids_to_tokens(self.encode(text, add_special_tokens=False, **kwargs))
 
+# %% ../nbs/05_tokenization.ipynb #455c363f
+@patch
+def encode_plus(self:TaskTokenizer, text, text_pair=None, **kwargs):
+    "One input encoded as `__call__` encodes it (task tokens inserted): transformers 4's name for it."
+    return self(text, text_pair, **kwargs)
+
+@patch
+def batch_encode_plus(self:TaskTokenizer, batch_text_or_text_pairs, **kwargs):
+    "Texts, or (text, pair) tuples, encoded as `__call__` encodes them (task tokens inserted)."
+    items = list(batch_text_or_text_pairs)
+    if items and isinstance(items[0], (tuple, list)):
+        return self([a for a, _ in items], [b for _, b in items], **kwargs)
+    return self(items, **kwargs)
+
+@patch
+def apply_chat_template(self:TaskTokenizer, conversation, tokenize:bool=True, **kwargs):
+    "The base tokenizer's chat template, rendered as text (`tokenize=False`); token ids from it are refused."
+    if tokenize:
+        raise NotImplementedError("TaskTokenizer.apply_chat_template(tokenize=True) would encode without the task "
+                                  "tokens: render with tokenize=False, then call the task tokenizer on the text")
+    return self.base.apply_chat_template(conversation, tokenize=False, **kwargs)
+
 # %% ../nbs/05_tokenization.ipynb #19939acc
 def _id_list(ids):
     "A flat list of python ints from an int, list, numpy array or tensor."
@@ -595,7 +623,7 @@ def occurrences(self:TaskTokenizer, batch_ids)->list:
 
 # %% ../nbs/05_tokenization.ipynb #2aadfd96
 @patch
-def task_token_stats(self:TaskTokenizer, texts, max_length:int=None)->dict:
+def task_token_stats(self:TaskTokenizer, texts, max_length:int|None=AdaptConfig.max_length)->dict:
     "Task tokens per input (mean, median, max), their share of all tokens, the share of inputs with one or more."
     enc = self(list(texts), truncation=max_length is not None, max_length=max_length, return_task_tokens_mask=True)
     n = np.array([sum(m) for m in enc['task_tokens_mask']]); total = sum(len(r) for r in enc['input_ids'])
@@ -637,9 +665,7 @@ def save_pretrained(self:TaskTokenizer, save_directory, **kwargs)->tuple:
             for i, (s, n) in enumerate(zip(self.sequences, self.names))]
     meta = {'format': 'adapt_nb.TaskTokenizer', 'version': 1, 'n_base': self.n_base, 'max_gap': self.max_gap,
             'sequences': seqs}
-    fd, tmp = tempfile.mkstemp(dir=path, suffix='.tmp')           # no half-written file on failure
-    with os.fdopen(fd, 'w', encoding='utf-8') as f: json.dump(meta, f, ensure_ascii=False, indent=1)
-    os.replace(tmp, path/TASK_TOKENS_FILE)
+    write_json(path/TASK_TOKENS_FILE, meta)                       # atomically: no half-written file on failure
     return files + (str(path/TASK_TOKENS_FILE),)
 
 @patch(cls_method=True)
@@ -658,11 +684,16 @@ def from_pretrained(cls:TaskTokenizer, path, **kwargs)->TaskTokenizer:
     seqs = [TaskSequence(tuple(d['items']), d.get('support'), d.get('pplx')) for d in meta['sequences']]
     return cls(base, seqs, max_gap=meta.get('max_gap'))
 
-# %% ../nbs/05_tokenization.ipynb #ba801125
-def check_init(init:str)->str:
-    "Validate `init`, the initialisation of the task-token rows: 'random' (the paper) or 'mean'."
-    return check_choice(init, 'init', ('random', 'mean'))
+# %% ../nbs/05_tokenization.ipynb #1f7dec49
+def load_tokenizer(path, # a saved tokenizer folder (e.g. a run's `tokenizer/`)
+                   **kwargs): # passed to `from_pretrained`
+    "A saved tokenizer: a `TaskTokenizer` when the folder holds task tokens, the base tokenizer otherwise."
+    p = Path(path)
+    if (p/TASK_TOKENS_FILE).exists(): return TaskTokenizer.from_pretrained(p, **kwargs)
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(str(p), **kwargs)
 
+# %% ../nbs/05_tokenization.ipynb #ba801125
 def _init_rows(W, n_base, task_tokenizer, init, gen):
     "Initialise rows n_base: of the weight matrix W in place."
     import torch
@@ -676,8 +707,8 @@ def _init_rows(W, n_base, task_tokenizer, init, gen):
 
 def resize_token_embeddings(model,                  # a transformers model (encoder or decoder)
                             task_tokenizer:TaskTokenizer, # gives the number and constituents of the new tokens
-                            init:str='mean',        # 'mean' of the constituent tokens, or 'random' (the paper)
-                            seed:int=0,             # seed of the random init
+                            init:str=AdaptConfig.init, # 'mean' of the constituent tokens, or 'random' (the paper)
+                            seed:int=AdaptConfig.seed, # seed of the random init
                            ):
     "Grow `model`'s embeddings to `len(task_tokenizer)` rows and initialise the task-token rows (tied heads kept tied)."
     import torch
@@ -699,8 +730,6 @@ def resize_token_embeddings(model,                  # a transformers model (enco
     return model
 
 # %% ../nbs/05_tokenization.ipynb #08768c32
-PAPER_TOKENS = {**PAPER_ALG1, 'init': 'random'}   # Alg. 1 and 2 as the paper's pseudo-code and appendix 8.2 say
-
 @patch(cls_method=True)
 @delegates(select_task_sequences, but=['tokenizer', 'texts'])
 def from_texts(cls:TaskTokenizer, tokenizer, texts, **kwargs)->TaskTokenizer:

@@ -6,8 +6,9 @@ import json, shutil
 from pathlib import Path
 import pytest
 from adapt_nb.cli import predict_main, run_main
-from adapt_nb.training import adapt, load_adapted
-from adapt_nb.baselines import run_method
+from adapt_nb.pipeline import adapt
+from adapt_nb.runs import load_adapted
+from adapt_nb.methods import run_method
 from adapt_nb.runs import RunDir
 
 FAST = dict(epochs=1, min_steps=0, bs=16, max_length=32, task_tokens=False, n_sens=16, count_flops=0, progress=False)
@@ -70,7 +71,7 @@ def cases(root, finished, tmp):
         ('resume without out_dir', lambda: adapt(resume=True), 'resume=True needs out_dir'),
         ('resume another run', lambda: run_main([*data, '--out_dir', str(finished), '--resume', '--seed', '3']),
          'differs from the finished run'),
-        ('unknown method', lambda: run_method('bitfit'), "name='bitfit': choose one of"),
+        ('unknown method', lambda: run_method('bitfit'), "method='bitfit': choose one of"),
         ('unknown setting', lambda: adapt(epoch=3), "'epoch' (did you mean 'epochs'?)"),
         ('bad device', lambda: adapt(device='gpu'), "device='gpu': use 'auto'"),
         ('bad precision', lambda: adapt(precision='fp8'), "precision='fp8': use one of"),

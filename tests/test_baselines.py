@@ -1,7 +1,8 @@
 "Property tests of the budget arithmetic and the answer parser of `adapt_nb.baselines` (no model needed)."
 import re, torch
 from hypothesis import given, settings, strategies as st
-from adapt_nb.baselines import plan_layers, parse_label
+from adapt_nb.layers import plan_layers
+from adapt_nb.prompting import parse_label
 
 def _layers(sizes):
     return [[(f'l{i}.p{j}', torch.empty(n)) for j, n in enumerate(layer)] for i, layer in enumerate(sizes)]

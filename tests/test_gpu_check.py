@@ -45,7 +45,7 @@ def test_check_runs_names_what_is_wrong():
 def test_gpu_notebooks_are_those_with_gpu_cells():
     "The notebooks step runs exactly the notebooks whose code cells include one marked `#| gpu`."
     found = gc.gpu_notebooks()
-    assert 'nbs/08_training.ipynb' in found
+    assert 'nbs/08_pipeline.ipynb' in found
     for p in sorted((ROOT/'nbs').glob('*.ipynb')):
         marked = any(c['cell_type'] == 'code' and '#| gpu' in ''.join(c['source']).splitlines()[:1]
                      for c in json.loads(p.read_text())['cells'] if c['source'])
@@ -109,7 +109,8 @@ def _tiny_task(n=64):
 def _learner(task, device, cbs=(), model=None):
     "A MiniLM learner on `device` (the real checkpoint unless `model` is given), batches of 16, 32 tokens."
     from adapt_nb.models import load_classifier
-    from adapt_nb.training import classifier_learner, task_dataloaders
+    from adapt_nb.learner import classifier_learner
+    from adapt_nb.batching import task_dataloaders
     m, tok = load_classifier('minilm', 2, task.label_names)
     dls = task_dataloaders(task, tok, bs=16, max_length=32, seed=0, device=device)
     return classifier_learner(model or m, dls, lr=1e-3, cbs=list(cbs))
@@ -145,7 +146,8 @@ def test_cuda_resize_token_embeddings_matches_cpu():
 
 def _sparse_fit(amp:str):
     "Sparse fit of the last layer's output projection and the head on the GPU, in mixed precision `amp`."
-    from adapt_nb.training import SparseFinetune, TrackCosts, hf_model
+    from adapt_nb.learner import SparseFinetune, hf_model
+    from adapt_nb.costs import TrackCosts
     task = _tiny_task()
     names = ['bert.encoder.layer.5.output.dense', 'classifier']
     learn = _learner(task, 'cuda', [SparseFinetune(modules=names), TrackCosts()])
@@ -162,7 +164,7 @@ def _sparse_fit(amp:str):
 @pytest.mark.parametrize('amp', ['bf16', 'fp16'])
 def test_cuda_sparse_fit_mixed_precision(amp):
     "On the GPU: activations in the half type while training, float32 weights, frozen weights bit-identical."
-    from adapt_nb.training import hf_model
+    from adapt_nb.learner import hf_model
     learn, before, seen, names = _sparse_fit(amp)
     half = torch.bfloat16 if amp == 'bf16' else torch.float16
     assert (True, half) in seen and gc.amp_of(learn) == amp
@@ -176,7 +178,8 @@ def test_cuda_sparse_fit_mixed_precision(amp):
 @cuda
 def test_cuda_peak_memory_holds_weights_grads_and_adam_states():
     "E2E on the GPU: peak allocated memory is at least float32 weights + gradients + Adam's two states (16 bytes each)."
-    from adapt_nb.training import TrackCosts, hf_model
+    from adapt_nb.costs import TrackCosts
+    from adapt_nb.learner import hf_model
     learn = _learner(_tiny_task(), 'cuda', [TrackCosts()])
     with learn.no_bar(), learn.no_logging(): learn.fit(1)
     n = sum(p.numel() for p in hf_model(learn).parameters())
@@ -186,7 +189,7 @@ def test_cuda_peak_memory_holds_weights_grads_and_adam_states():
 @cuda
 def test_cuda_flops_do_not_depend_on_the_device():
     "`measure_costs` counts the same training FLOPs for the same batches on the GPU as on the CPU."
-    from adapt_nb.training import measure_costs
+    from adapt_nb.costs import measure_costs
     task = _tiny_task()
     f = {dev: measure_costs(_learner(task, dev), n_batches=2)['flops_per_epoch'] for dev in ('cpu', 'cuda')}
     assert f['cpu'] > 0 and f['cuda'] == f['cpu'], f
@@ -194,7 +197,9 @@ def test_cuda_flops_do_not_depend_on_the_device():
 @cuda
 def test_cuda_adapt_saves_a_model_that_reloads_on_cpu(tmp_path):
     "adapt() on the GPU ('auto' device and precision): bf16, CUDA peak memory, and the reloaded CPU model agrees."
-    from adapt_nb.training import adapt, load_adapted, predict_logits
+    from adapt_nb.pipeline import adapt
+    from adapt_nb.runs import load_adapted
+    from adapt_nb.prediction import predict_logits
     task = _tiny_task(400)
     r = adapt(task, n_eval=16, epochs=1, min_steps=0, bs=16, max_length=32, n_sens=32, out_dir=tmp_path/'run',
               progress=False)

@@ -30,7 +30,7 @@ def test_head_is_the_classifier_alone(mean_clf):
 @pytest.mark.parametrize('method', ['lora', 'adalora'])
 def test_lora_wrappers_keep_the_readout(mean_clf, method):
     "At initialisation LoRA/AdaLoRA add nothing (B = 0): the wrapped model predicts what the readout says."
-    from adapt_nb.baselines import build_peft
+    from adapt_nb.adapters import build_peft
     model, tok = load_classifier('minilm', pooling='mean')
     with torch.no_grad(): model.classifier.weight.normal_(0, 0.5)
     ref = _hand_mean_logits(model, tok, TEXTS)
@@ -39,7 +39,7 @@ def test_lora_wrappers_keep_the_readout(mean_clf, method):
 
 def test_prefix_tuning_reads_real_tokens_only():
     "Prefix tuning prepends virtual tokens to the attention mask, not to the hidden states: padding changes nothing."
-    from adapt_nb.baselines import build_peft
+    from adapt_nb.adapters import build_peft
     torch.manual_seed(0)
     model, tok = load_classifier('minilm', pooling='mean')
     pm = build_peft(model, 'prefix', num_virtual_tokens=4)
@@ -53,7 +53,9 @@ def test_prefix_tuning_reads_real_tokens_only():
 def test_sparse_finetune_trains_through_the_readout(tmp_path):
     "SparseFinetune with the mean readout: the selected module and the classifier move, the rest stays; saved and reloaded it predicts the same."
     from adapt_nb.data import load_rotten_tomatoes
-    from adapt_nb.training import task_dataloaders, classifier_learner, SparseFinetune, predict_logits
+    from adapt_nb.batching import task_dataloaders
+    from adapt_nb.learner import classifier_learner, SparseFinetune
+    from adapt_nb.prediction import predict_logits
     task = load_rotten_tomatoes(seed=0).subsample(n_train=32, n_valid=16, n_test=16, seed=0)
     torch.manual_seed(0)
     model, tok = load_classifier('minilm', 2, task.label_names, pooling='mean')

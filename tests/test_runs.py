@@ -7,7 +7,8 @@ import json, os, random, signal, stat, subprocess, sys, time
 from pathlib import Path
 import pandas as pd, pytest
 from adapt_nb.data import load_task
-from adapt_nb.training import adapt, load_adapted
+from adapt_nb.pipeline import adapt
+from adapt_nb.runs import load_adapted
 
 ENV = dict(os.environ, OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1', TOKENIZERS_PARALLELISM='false')
 

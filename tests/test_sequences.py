@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from transformers import AutoTokenizer
 from adapt_nb.models import embedded_path
+from adapt_nb.config import PAPER_ALG1
 from adapt_nb.sequences import (count_ngrams, count_pairs, pplu_many, tokenize_corpus, text_segments,
-                                select_task_sequences, PAPER_ALG1)
+                                select_task_sequences)
 
 corpus = st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=14), min_size=1, max_size=6)
 gaps = st.sampled_from([0, 1, 2, 4, None])

@@ -12,7 +12,8 @@ SCRIPT = textwrap.dedent('''
     from adapt_nb.data import load_rotten_tomatoes
     from adapt_nb.models import load_classifier
     from adapt_nb.tokenization import TaskTokenizer, resize_token_embeddings
-    from adapt_nb.training import task_dataloaders, classifier_learner, SparseFinetune, cpu_distrib_ctx
+    from adapt_nb.batching import task_dataloaders
+    from adapt_nb.learner import classifier_learner, SparseFinetune, cpu_distrib_ctx
 
     class Count(Callback):
         def before_fit(self): self.n, self.ex = 0, 0

@@ -98,7 +98,7 @@ def bench_long():
 def adapt650():
     "adapt() with its defaults on the 650 texts (520 train, 65 valid, 65 test): CPU time and test macro-F1."
     from adapt_nb.data import TaskData
-    from adapt_nb.training import adapt
+    from adapt_nb.pipeline import adapt
     df = pd.DataFrame(long_corpora()["held650"], columns=["text", "label"])
     task = TaskData("rt650", df[:520], df[585:], ["rotten", "fresh"], valid=df[520:585])
     t0 = time.process_time(); w0 = time.perf_counter()

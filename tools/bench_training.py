@@ -26,7 +26,9 @@ def main():
     from adapt_nb.models import load_classifier
     from adapt_nb.tokenization import TaskTokenizer, resize_token_embeddings
     from adapt_nb.sensitivity import sensitivity_batches, module_sensitivity, sensitivity_scores, select_modules
-    from adapt_nb.training import task_dataloaders, classifier_learner, SparseFinetune, measure_costs, LengthGroupedDL
+    from adapt_nb.batching import task_dataloaders, LengthGroupedDL
+    from adapt_nb.learner import classifier_learner, SparseFinetune
+    from adapt_nb.costs import measure_costs
     print(f"load average {os.getloadavg()[0]:.2f} (2-core VM, one torch thread)")
     task = load_rotten_tomatoes(seed=0).subsample(n_train=a.n_train, seed=0)
     base, tok = load_classifier("minilm", 2, task.label_names)

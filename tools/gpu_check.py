@@ -135,11 +135,11 @@ def amp_of(learn)->str:
     return 'fp32' if cb is None else str(getattr(cb.amp_mode, 'value', cb.amp_mode))
 
 def run_one(name:str, task, settings:dict)->tuple:
-    "One run by `run_method`'s path (`method_settings`, then the METHODS entry) with a step timer; (row, result)."
-    from adapt_nb.baselines import METHODS, method_settings
-    cfg, own = method_settings(name, None, progress=False, **settings)
+    "One run by `run_method` with a step timer; (row, result)."
+    from adapt_nb.methods import run_method
     timer, t0 = step_timer(), time.perf_counter()
-    res = METHODS[name](name, task, cfg, cbs=[timer], **own)
+    res = run_method(name, task, cbs=[timer], progress=False, **settings)
+    cfg = res.config
     c, t = res.costs, res.metrics
     row = dict(method=name, seed=cfg.seed, macro_f1=t['macro_f1'], accuracy=t['accuracy'],
                majority_macro_f1=t['majority_macro_f1'], valid_macro_f1=(res.valid_metrics or {}).get('macro_f1'),
@@ -195,7 +195,9 @@ def rt_step(res:dict, size:dict, device:str, precision:str, work:Path, deadline:
 def reload_step(res:dict, failures:list):
     "The saved seed-0 AdaPT model reloaded on the CPU: same test labels as the model where it trained."
     import numpy as np
-    from adapt_nb.training import load_adapted, predict_logits, prepare_task
+    from adapt_nb.runs import load_adapted
+    from adapt_nb.prediction import predict_logits
+    from adapt_nb.pipeline import prepare_task
     out, r, task = res.pop('_saved')
     texts = prepare_task(task, r.config).test['text'].tolist()     # the test split the run scored
     here = predict_logits(r.learn, r.tokenizer, texts, max_length=r.config.max_length)   # float32, no autocast

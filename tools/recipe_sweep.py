@@ -21,8 +21,9 @@ torch.set_num_threads(1)
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from fastai.learner import Callback
 from adapt_nb.config import AdaptConfig
-from adapt_nb.training import adapt, prepare_task, evaluate
-from adapt_nb.baselines import run_method
+from adapt_nb.pipeline import prepare_task
+from adapt_nb.prediction import evaluate
+from adapt_nb.methods import run_method
 
 BASE = dict(task_tokens=False, epochs=4, budget=0.1)
 ADJ = dict(length_adjust=True, normalize='rank', beta=1e-3)
@@ -31,7 +32,7 @@ GROUPS = dict(
             's3_adj_b1e-3': dict(BASE, **ADJ), 's3_adj_b1': dict(BASE, length_adjust=True, normalize='rank', beta=1.),
             's3_top': dict(BASE, selection='top'), 's3_random': dict(BASE, selection='random')},
     recipe={'s4_b20': dict(BASE, **ADJ, budget=0.2), 's4_lr1e-3': dict(BASE, **ADJ, lr=1e-3),
-            's5_tok': dict(BASE, **ADJ, task_tokens=True), 's4_e2e_3e-5': dict(BASE, sparse=False, lr=3e-5)},
+            's5_tok': dict(BASE, **ADJ, task_tokens=True), 's4_e2e_3e-5': dict(BASE, method='e2e', lr=3e-5)},
     small={'c600_ms300': dict(BASE, **ADJ, n_train=600, min_steps=300),
            'c600_ms0': dict(BASE, **ADJ, n_train=600, min_steps=0)})
 
@@ -43,28 +44,30 @@ class EpochScores(Callback):
         rec = self.learn.recorder
         v = dict(zip(rec.metric_names[1:-1], rec.values[-1]))
         test = evaluate(self.learn, self.task, 'test')['macro_f1']
-        self.rows.append(dict(epoch=self.epoch, valid=float(v['f1_score']), train_loss=float(v['train_loss']),
+        self.rows.append(dict(epoch=self.epoch, valid=float(v['macro_f1']), train_loss=float(v['train_loss']),
                               valid_loss=float(v['valid_loss']), test=test))
 
 def run(tag:str, seed:int, n_train:int=3000, **kw)->dict:
     "One `adapt()` run: test at the best valid epoch, valid there, and the per-epoch scores."
     t0 = time.time()
+    method = kw.pop('method', 'adapt')
     cfg = AdaptConfig(n_train=n_train, seed=seed, progress=False, count_flops=0, device='cpu', **kw)
     task = prepare_task(None, cfg)
     es = EpochScores(task)
-    r = adapt(task, cfg.replace(n_train=None), cbs=[es])
-    return dict(tag=tag, seed=seed, n_train=n_train, **kw, test=r.metrics['macro_f1'],
+    r = run_method(method, task, cfg.replace(n_train=None), cbs=[es])
+    return dict(tag=tag, seed=seed, n_train=n_train, **kw, **({} if method == 'adapt' else {'method': method}),
+                test=r.metrics['macro_f1'],
                 valid=(r.valid_metrics or {}).get('macro_f1'), best_epoch=r.costs.get('best_epoch'),
                 epochs_run=r.costs.get('epochs'), last_test=es.rows[-1]['test'], per_epoch=es.rows,
                 n_task=getattr(r.tokenizer, 'n_task', 0), share=r.costs.get('trainable_share'),
-                modules=None if r.selection is None else r.selection['modules'], total_s=time.time() - t0)
+                modules=None if r.selection is None else r.selection.modules, total_s=time.time() - t0)
 
 def tfidf_tag(n_train:int, task_tokens:bool)->str: return f"tfidf_{n_train}_{'tok' if task_tokens else 'plain'}"
 
 def tfidf(n_train:int, seed:int, task_tokens:bool)->dict:
     "TF-IDF + logistic regression on the same slice (C and class weights chosen on the valid split)."
-    r = run_method('tfidf', n_train=n_train, seed=seed, task_tokens=task_tokens)
-    return dict(tag=tfidf_tag(n_train, task_tokens), seed=seed, n_train=n_train, test=r['macro_f1'], valid=None)
+    r = run_method('tfidf', n_train=n_train, seed=seed, task_tokens=task_tokens, progress=False)
+    return dict(tag=tfidf_tag(n_train, task_tokens), seed=seed, n_train=n_train, test=r.metrics['macro_f1'], valid=None)
 
 def _done(path)->set:
     if not os.path.exists(path): return set()
