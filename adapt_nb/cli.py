@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['RUN_DEFAULTS', 'adapt_nb_run', 'adapt_nb_predict', 'adapt_nb_grid', 'COMMANDS', 'adapt_nb', 'ByRun',
-           'add_setting_flags', 'settings_from', 'run_command', 'command_parser', 'console_command', 'run_parser',
-           'run_main', 'predict_parser', 'predict_main', 'grid_parser', 'grid_main', 'main']
+           'add_setting_flags', 'given_flags', 'settings_from', 'run_command', 'command_parser', 'console_command',
+           'run_parser', 'run_main', 'predict_parser', 'predict_main', 'grid_parser', 'grid_main', 'main']
 
 # %% ../nbs/12_cli.ipynb #f28d5416
 import argparse, json, sys, time, traceback, warnings
@@ -62,15 +62,23 @@ def add_setting_flags(parser:argparse.ArgumentParser, # the parser to extend
             g.add_argument(f'--{f.name}', type=_flag_type(f.type), default=d, metavar=f.name.upper(), help=doc[f.name])
     return parser
 
+def given_flags(parser:argparse.ArgumentParser, argv:list)->set:
+    "The settings a command line gives explicitly (a preset fills only the others)."
+    opts = {o: a.dest for a in parser._actions for o in a.option_strings}
+    return {opts[t.split('=', 1)[0]] for t in argv if t.startswith('--') and t.split('=', 1)[0] in opts}
+
 def settings_from(args:argparse.Namespace, # parsed flags
                   embedded:bool=True, # whether the run is on the embedded task (no --data): picks `ByRun` defaults
                   method=None, # the method (for `ByRun` defaults; default: AdaPT)
+                  given:set=None, # the settings given on the command line (`given_flags`); None: every flag
                  )->AdaptConfig:
     "The `AdaptConfig` of parsed flags (validated: a bad value gets the setting's own message)."
     from adapt_nb.methods import get_method
     method = get_method(method or 'adapt')
-    pick = lambda v: v.pick(embedded, method) if isinstance(v, ByRun) else v
-    return AdaptConfig.of({f.name: pick(getattr(args, f.name)) for f in fields(AdaptConfig)})
+    vals = {f.name: getattr(args, f.name) for f in fields(AdaptConfig)}
+    keep = lambda k, v: isinstance(v, ByRun) or given is None or k in given
+    return AdaptConfig.of({k: v.pick(embedded, method) if isinstance(v, ByRun) else v
+                           for k, v in vals.items() if keep(k, v)})
 
 # %% ../nbs/12_cli.ipynb #bf164b8d
 def run_command(prog:str, # the command's name, for the message
@@ -95,7 +103,7 @@ def command_parser(prog:str, # the command's name
                    description:str, # what it does (shown by --help)
                    **kwargs)->argparse.ArgumentParser: # passed to `ArgumentParser`
     "An argument parser with the `--traceback` flag every command has."
-    p = argparse.ArgumentParser(prog=prog, description=description, **kwargs)
+    p = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False, **kwargs)
     p.add_argument('--traceback', action='store_true', help='on an error, show the full traceback')
     return p
 
@@ -151,8 +159,10 @@ def _summary(r)->dict:
 def run_main(argv=None)->dict: # the printed summary
     "`adapt_nb run` without the error handling: parse, load, run the method, print the summary."
     from adapt_nb.methods import run_method
-    t0, a = time.time(), run_parser().parse_args(argv)
-    cfg = settings_from(a, a.data is None, a.method)   # bad settings fail before any data or model is loaded
+    t0, p = time.time(), run_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    a = p.parse_args(argv)
+    cfg = settings_from(a, a.data is None, a.method, given_flags(p, argv))   # fails before any data or model loads
     r = run_method(a.method, _load_data(a), cfg)
     s = _summary(r)
     print(json.dumps(s, indent=1))

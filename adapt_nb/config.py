@@ -287,7 +287,8 @@ _DROPPED = ('sparse',)                       # settings of earlier versions that
 def _as_dict(config)->dict:
     "The settings in `config` (None, an AdaptConfig, a dict, or a JSON file) as a dict."
     if config is None: return {}
-    if isinstance(config, AdaptConfig): return config.to_dict()
+    if isinstance(config, AdaptConfig):            # what its caller gave: a preset fills the rest again
+        return {k: v for k, v in config.to_dict().items() if k in getattr(config, '_given', config.to_dict())}
     if isinstance(config, (str, os.PathLike)):
         p = Path(config)
         if not p.is_file():

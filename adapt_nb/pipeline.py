@@ -109,11 +109,11 @@ def method_settings(method:Method, # the method
     "Split and check the settings of a run: (the `AdaptConfig`, the method's own knobs, checked)."
     known = set(AdaptConfig.__dataclass_fields__) | set(method.knobs)
     bad = [k for k in kw if k not in known]
-    if bad:
+    if any(difflib.get_close_matches(k, method.knobs, 1) for k in bad):     # a typo of the method's own setting
         hint = [f"{k!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, known, 1)) else '')
                 for k in bad]
         raise TypeError(f"unknown setting(s) of {method.name!r} in {where}: {', '.join(hint)}; see AdaptConfig "
-                        f"and the method's own: {sorted(method.knobs) or 'none'}")
+                        f"and the method's own: {sorted(method.knobs)}")
     own = {k: method.knobs[k](v) for k, v in kw.items() if k in method.knobs}
     cfg = AdaptConfig.of(config, where, **{k: v for k, v in kw.items() if k not in method.knobs})
     return cfg, own
