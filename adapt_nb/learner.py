@@ -22,7 +22,8 @@ from .sensitivity import ModuleSelection
 
 # %% auto #0
 __all__ = ['HFClassifier', 'hf_model', 'macro_f1', 'MacroF1', 'classifier_learner', 'TaskRowsEmbedding', 'n_base_of',
-           'train_task_rows', 'SparseFinetune', 'run_epochs', 'BestEpoch', 'cpu_distrib_ctx']
+           'train_task_rows', 'task_rows', 'rows_splitter', 'SparseFinetune', 'run_epochs', 'BestEpoch',
+           'cpu_distrib_ctx']
 
 # %% ../nbs/07_learner.ipynb #c1940834
 class HFClassifier(nn.Module):
@@ -82,6 +83,7 @@ class TaskRowsEmbedding(nn.Module):
     "An input embedding split in two: the original matrix (frozen) and the new token rows as their own parameter."
     def __init__(self, emb:nn.Embedding, # the model's input embedding (already resized for the new tokens)
                  rows,                    # ids of the rows that train (the new task tokens)
+                 freeze_base:bool=True,   # freeze the original matrix (False: it trains as before, E2E)
                 ):
         super().__init__()
         rows = sorted({int(r) for r in rows})
@@ -90,7 +92,7 @@ class TaskRowsEmbedding(nn.Module):
             raise ValueError(f"rows must lie in 0..{emb.num_embeddings - 1}: resize the embedding for the new tokens "
                              "first")
         self.base = emb
-        emb.weight.requires_grad_(False)
+        if freeze_base: emb.weight.requires_grad_(False)
         r = torch.tensor(rows, dtype=torch.long, device=emb.weight.device)
         index = torch.full((emb.num_embeddings,), -1, dtype=torch.long, device=r.device)
         index[r] = torch.arange(len(rows), device=r.device)
@@ -115,18 +117,30 @@ def n_base_of(n_base)->int|None:
 
 def train_task_rows(model:nn.Module, # a model whose embedding holds the task-token rows (`resize_token_embeddings`)
                     n_base, # size of the base vocabulary, or the `TaskTokenizer`
+                    freeze_base:bool=True, # freeze the original rows (False: they train as they did, E2E)
                    )->nn.Module:
-    "Make the task-token rows (and only those rows) of the input embedding trainable; the rest is untouched."
+    "Make the task-token rows of the input embedding their own trainable parameter; the rest is untouched."
     n_base = n_base_of(n_base)
     emb = model.get_input_embeddings()
     if not isinstance(emb, TaskRowsEmbedding):
         if not isinstance(n_base, int) or not 0 < n_base < emb.num_embeddings:
             raise ValueError(f"n_base={n_base!r} must lie in (0, {emb.num_embeddings}): "
                              "resize the embedding for the task tokens first")
-        emb = TaskRowsEmbedding(emb, range(n_base, emb.num_embeddings))
+        emb = TaskRowsEmbedding(emb, range(n_base, emb.num_embeddings), freeze_base)
         model.set_input_embeddings(emb)
     emb.new.requires_grad_(True)
     return model
+
+def task_rows(model:nn.Module)->nn.Parameter|None:
+    "The new token rows of a model whose input embedding is split (`TaskRowsEmbedding`), else None."
+    emb = hf_model(model).get_input_embeddings()
+    return emb.new if isinstance(emb, TaskRowsEmbedding) else None
+
+def rows_splitter(model:nn.Module)->list:
+    "fastai parameter groups: every trainable parameter but the new token rows, then the rows (their own lr)."
+    rows = task_rows(model)
+    rest = [p for p in model.parameters() if p.requires_grad and p is not rows]
+    return [rest, [rows] if rows is not None and rows.requires_grad else []]
 
 # %% ../nbs/07_learner.ipynb #a6749c83
 class SparseFinetune(Callback):

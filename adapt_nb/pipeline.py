@@ -9,7 +9,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
-import torch
+import numpy as np, torch
 from torch import nn
 from fastai.learner import Learner
 from fastai.torch_core import set_seed
@@ -22,7 +22,8 @@ from .tokenization import TaskTokenizer, resize_token_embeddings, load_tokenizer
 from .sensitivity import (sensitivity_batches, module_sensitivity, sensitivity_scores, select_modules,
                                   ModuleSelection, reference_scores)
 from .batching import task_dataloaders
-from .learner import classifier_learner, SparseFinetune, BestEpoch, TaskRowsEmbedding, run_epochs, hf_model
+from .learner import (classifier_learner, SparseFinetune, BestEpoch, TaskRowsEmbedding, run_epochs, hf_model,
+                              train_task_rows, rows_splitter)
 from .costs import TrackCosts, measure_costs
 from .prediction import AdaptedClassifier, evaluate
 from .runs import RunDir, Checkpoint, load_checkpoint, run_fingerprint, run_info, save_run, load_adapted
@@ -211,7 +212,10 @@ def fit(model:nn.Module, # the classifier (or a PEFT wrapper of it)
     best = BestEpoch(checkpoints, fingerprint) if cfg.best_epoch and task.valid is not None else None
     if cfg.best_epoch and task.valid is None:
         say("[adapt] no valid split: the last epoch is kept (none is chosen on the test split)")
-    learn = classifier_learner(model, dls, lr=lr, cbs=list(cbs) + [TrackCosts()] + ([best] if best else []))
+    rows = cfg.row_lr != 1 and isinstance(tokenizer, TaskTokenizer)   # the new rows get a learning rate of their own
+    if rows: train_task_rows(hf_model(model), tokenizer, freeze_base=False)
+    learn = classifier_learner(model, dls, lr=lr, cbs=list(cbs) + [TrackCosts()] + ([best] if best else []),
+                               **(dict(splitter=rows_splitter) if rows else {}))
     if (prec := run_precision(cfg, dev)) != 'fp32': learn.to_bf16() if prec == 'bf16' else learn.to_fp16()
     if not cfg.progress: learn.remove_cbs([cb for cb in learn.cbs if type(cb).__name__ == 'ProgressCallback'])
     start = 0
@@ -223,7 +227,7 @@ def fit(model:nn.Module, # the classifier (or a PEFT wrapper of it)
     costs.update(n_trainable=n['trainable'], n_params=n['total'], trainable_share=n['share'])
     if start < epochs:
         with (nullcontext() if cfg.progress else learn.no_logging()):
-            learn.fit_one_cycle(epochs, lr, start_epoch=start)
+            learn.fit_one_cycle(epochs, np.array([lr, lr * cfg.row_lr]) if rows else lr, start_epoch=start)
     elif best is not None: best.before_fit(); best.restore()         # resumed after the last epoch
     costs.update(getattr(learn, 'costs', {}), epochs=epochs, steps=epochs * len(dls.train),
                  best_epoch=None if best is None or best.best is None else best.best['epoch'])
