@@ -11,6 +11,7 @@ Groups (run one with its name, or all in order; finished runs in the results fil
 - time:   one AdaPT run (seed 0, lr 3e-4 = its default), to budget the rest
 - tfidf:  TF-IDF + logistic regression, seeds 0-2
 - sweep:  e2e lr 5e-5..4e-4, adapt lr 3e-4..3e-3, adalora lr 1e-3..1e-2; seed 0 of every lr first, then 1, then 2
+- table:  print mean +- std (over the finished seeds) of valid and test macro-F1 per method and lr; trains nothing
 
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 nice .venv/bin/python tools/icd_sweep.py results/icd_sweep.jsonl [group ...]
 """
@@ -54,6 +55,18 @@ def run(task, method:str, lr, seed:int)->dict:
     del r, learn; gc.collect()
     return out
 
+def table(path)->'pd.DataFrame':
+    "Mean +- std (ddof 1) of valid and test macro-F1 over the finished seeds, per method and lr; best valid lr marked."
+    import pandas as pd
+    df = pd.DataFrame(map(json.loads, open(path))).assign(lr=lambda d: d.lr.fillna(0))
+    g = df.groupby(['method', 'lr'])
+    epochs = lambda e: ','.join('-' if pd.isna(v) else str(int(v)) for v in e)
+    t = pd.DataFrame({'seeds': g.seed.count(), 'valid': g.valid.mean(), 'valid_sd': g.valid.std(),
+                      'test': g.test.mean(), 'test_sd': g.test.std(), 'train_s': g.train_s.mean(),
+                      'best_epochs': g.best_epoch.agg(epochs)})
+    t['chosen'] = t.valid == t.groupby(level='method').valid.transform('max')
+    return t
+
 def _key(method, lr, seed): return (method, None if lr is None else float(lr), seed)
 
 def _done(path)->set:
@@ -63,6 +76,11 @@ def _done(path)->set:
 if __name__ == '__main__':
     out = sys.argv[1] if len(sys.argv) > 1 else 'results/icd_sweep.jsonl'
     groups = sys.argv[2:] or ['time', 'tfidf', 'sweep']
+    if groups == ['table']:
+        import pandas as pd
+        with pd.option_context('display.width', 200, 'display.max_columns', None, 'display.precision', 4):
+            print(table(out))
+        sys.exit()
     task = load_icd10cm(seed=0)
     for g in groups:
         for method, lr, seed in plan(g):
