@@ -4,7 +4,8 @@ __version__ = "0.1.0"
 # This file is written by hand (nbdev only updates the version line above); the names come from the notebooks' modules.
 _NAMES = dict(adapt='pipeline', AdaptResult='pipeline', run_method='methods', METHODS='methods',
               register_method='methods', load_adapted='runs', load_task='data', load_rotten_tomatoes='data',
-              TaskData='data', load_classifier='models', AdaptConfig='config', TaskTokenizer='tokenization')
+              load_icd10cm='data', load_embedded='data', TaskData='data', load_classifier='models',
+              AdaptConfig='config', TaskTokenizer='tokenization')
 __all__ = list(_NAMES)
 
 def __getattr__(name):

@@ -126,7 +126,8 @@ def run_parser()->argparse.ArgumentParser:
     p.add_argument('--method', default='adapt', choices=list(METHODS),
                    help="the method: AdaPT, or a baseline of the paper's tables (see adapt_nb.methods.METHODS)")
     g = p.add_argument_group('data')
-    g.add_argument('--data', help='your data file (csv/tsv/jsonl/parquet); default: the embedded Rotten Tomatoes task')
+    g.add_argument('--data', help='your data file (csv/tsv/jsonl/parquet), or an embedded task: rotten_tomatoes (the '
+                   'default) or icd10cm')
     g.add_argument('--text_col', default='text', help='text column of --data')
     g.add_argument('--label_col', default='label', help='label column of --data')
     g.add_argument('--pair_col', help='optional second-text column of --data')
@@ -138,11 +139,16 @@ def run_parser()->argparse.ArgumentParser:
     return add_setting_flags(p, RUN_DEFAULTS)
 
 def _load_data(a)->object:
-    "The task the flags name: the embedded one, or the user's files."
-    from adapt_nb.data import load_rotten_tomatoes, load_task
-    if a.data is None: return load_rotten_tomatoes(seed=a.split_seed)
+    "The task the flags name: an embedded one, or the user's files."
+    from adapt_nb.data import load_embedded, load_task
+    if _embedded(a): return load_embedded(a.data or 'rotten_tomatoes', seed=a.split_seed)
     return load_task(a.data, test=a.test, text_col=a.text_col, label_col=a.label_col, pair_col=a.pair_col,
                      seed=a.split_seed, dedup=a.dedup, encoding=a.encoding)
+
+def _embedded(a)->bool:
+    "Whether the flags name an embedded task (no --data, or its name where no such file exists)."
+    from adapt_nb.data import embedded_task
+    return a.data is None or embedded_task(a.data) is not None and not Path(a.data).exists()
 
 def _summary(r)->dict:
     "What the main job prints: metrics, trainable share, costs, where it saved."
@@ -162,7 +168,7 @@ def run_main(argv=None)->dict: # the printed summary
     t0, p = time.time(), run_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     a = p.parse_args(argv)
-    cfg = settings_from(a, a.data is None, a.method, given_flags(p, argv))   # fails before any data or model loads
+    cfg = settings_from(a, _embedded(a), a.method, given_flags(p, argv))   # fails before any data or model loads
     r = run_method(a.method, _load_data(a), cfg)
     s = _summary(r)
     print(json.dumps(s, indent=1))

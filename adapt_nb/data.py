@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['RT_LABELS', 'ICD_CHAPTERS', 'TEXT_CANDIDATES', 'LABEL_CANDIDATES', 'HYPERPARTISAN_LABELS', 'RCT_LABELS',
-           'ACL_ARC_LABELS', 'SCIERC_LABELS', 'check_frame', 'cross_split_duplicates', 'TaskData', 'stratified_sample',
-           'group_split', 'rt_corpus_path', 'load_rotten_tomatoes', 'icd10cm_codes', 'load_icd10cm', 'read_any',
-           'label_kind', 'encode_labels', 'load_table', 'load_task', 'load_source_split', 'parquet_shards',
-           'load_hyperpartisan', 'load_rct', 'load_rt_reviews', 'oversample_min_count', 'load_acl_arc', 'load_scierc']
+__all__ = ['RT_LABELS', 'ICD_CHAPTERS', 'EMBEDDED_TASKS', 'TEXT_CANDIDATES', 'LABEL_CANDIDATES', 'HYPERPARTISAN_LABELS',
+           'RCT_LABELS', 'ACL_ARC_LABELS', 'SCIERC_LABELS', 'check_frame', 'cross_split_duplicates', 'TaskData',
+           'stratified_sample', 'group_split', 'rt_corpus_path', 'load_rotten_tomatoes', 'icd10cm_codes',
+           'load_icd10cm', 'embedded_task', 'load_embedded', 'read_any', 'label_kind', 'encode_labels', 'load_table',
+           'load_task', 'load_source_split', 'parquet_shards', 'load_hyperpartisan', 'load_rct', 'load_rt_reviews',
+           'oversample_min_count', 'load_acl_arc', 'load_scierc']
 
 # %% ../nbs/01_data.ipynb #c1a0e7d2
 def _py(v):
@@ -264,6 +265,23 @@ def load_icd10cm(seed:int=0, # seed of the grouped split
     where = group_split(df['label'], df['category'], fracs, seed)
     parts = [df[where == i].reset_index(drop=True) for i in range(3)]
     return TaskData('icd10cm', train=parts[0], valid=parts[1], test=parts[2], label_names=names, removed=removed)
+
+# %% ../nbs/01_data.ipynb #a032245b
+EMBEDDED_TASKS = dict(rotten_tomatoes=load_rotten_tomatoes, icd10cm=load_icd10cm)   # the tasks installed with the package
+_TASK_ALIASES = dict(rt='rotten_tomatoes', icd='icd10cm')
+
+def embedded_task(name:str)->str|None:
+    "The embedded task `name` means ('rt', 'rotten_tomatoes', 'icd', 'icd10cm'), or None."
+    key = _TASK_ALIASES.get(str(name).lower(), str(name).lower())
+    return key if key in EMBEDDED_TASKS else None
+
+def load_embedded(name:str, # 'rotten_tomatoes' (or 'rt') or 'icd10cm' (or 'icd')
+                  seed:int=0, # seed of the grouped split
+                 )->TaskData:
+    "An embedded task by name."
+    key = embedded_task(name)
+    if key is None: raise ValueError(f"unknown embedded task {name!r}: choose one of {sorted(EMBEDDED_TASKS)}")
+    return EMBEDDED_TASKS[key](seed=seed)
 
 # %% ../nbs/01_data.ipynb #26ed7654
 _READERS = {'.csv': lambda p, enc: pd.read_csv(p, encoding=enc),
