@@ -18,8 +18,8 @@ def encode_texts(tokenizer,              # a Hugging Face tokenizer or a `TaskTo
                  texts,                  # list of strings
                  text_pairs=None,        # optional second texts (same length)
                  max_length:int=AdaptConfig.max_length, # truncate every input to this many tokens (specials included)
-                )->list:                 # one (input_ids, token_type_ids or None) pair per text
-    "Token ids of raw texts with the (task) tokenizer, truncated; clear errors for empty or non-string inputs."
+                )->list:                 # one (input_ids, token_type_ids or None[, position_ids]) tuple per text
+    "Token ids of raw texts with the (task) tokenizer, truncated (and position ids if it gives them); clear errors."
     if isinstance(texts, str): raise TypeError("texts must be a list of strings, not one string: wrap it in a list")
     texts = list(texts)
     for name, seq in (('texts', texts), ('text_pairs', text_pairs)):
@@ -35,24 +35,27 @@ def encode_texts(tokenizer,              # a Hugging Face tokenizer or a `TaskTo
     kw = dict(truncation=True, max_length=max_length)
     enc = tokenizer(texts, list(text_pairs), **kw) if text_pairs is not None else tokenizer(texts, **kw)
     tti = enc['token_type_ids'] if 'token_type_ids' in enc else [None] * len(texts)
+    if 'position_ids' in enc: return list(zip(enc['input_ids'], tti, enc['position_ids']))   # share_position
     return list(zip(enc['input_ids'], tti))
 
 # %% ../nbs/05a_batching.ipynb #505fa308
-def pad_batch(items,                 # (input_ids, token_type_ids or None) pairs
+def pad_batch(items,                 # (input_ids, token_type_ids or None[, position_ids]) tuples, from `encode_texts`
               pad_id:int,            # the tokenizer's pad token id
               left:bool=False,       # pad on the left (decoder tokenizers with padding_side='left')
-             )->dict:                # input_ids, attention_mask (and token_type_ids) as (n, longest) long tensors
-    "Dynamic padding: pad a list of encoded inputs to the longest one."
-    n, L = len(items), max(len(ids) for ids, _ in items)
+             )->dict:                # input_ids, attention_mask (token_type_ids, position_ids) as (n, longest) tensors
+    "Dynamic padding: pad a list of encoded inputs to the longest one (position ids, if given, padded with 0)."
+    n, L = len(items), max(len(x[0]) for x in items)
     out = {'input_ids': torch.full((n, L), int(pad_id), dtype=torch.long),
            'attention_mask': torch.zeros(n, L, dtype=torch.long)}
-    tti = items[0][1] is not None
+    tti, pos = items[0][1] is not None, len(items[0]) > 2
     if tti: out['token_type_ids'] = torch.zeros(n, L, dtype=torch.long)
-    for i, (ids, tt) in enumerate(items):
+    if pos: out['position_ids'] = torch.zeros(n, L, dtype=torch.long)
+    for i, (ids, tt, *p) in enumerate(items):
         sl = slice(L - len(ids), L) if left else slice(0, len(ids))
         out['input_ids'][i, sl] = torch.as_tensor(ids, dtype=torch.long)
         out['attention_mask'][i, sl] = 1
         if tti: out['token_type_ids'][i, sl] = torch.as_tensor(tt, dtype=torch.long)
+        if pos: out['position_ids'][i, sl] = torch.as_tensor(p[0], dtype=torch.long)
     return out
 
 # %% ../nbs/05a_batching.ipynb #f5a698bd
@@ -63,14 +66,14 @@ def length_order(lengths, # length of each encoded input
     L = np.asarray(lengths, dtype=np.int64)
     return np.argsort(-L if descending else L, kind='stable')
 
-def padded_batches(encoded, # (input_ids, token_type_ids or None) pairs, from `encode_texts`
+def padded_batches(encoded, # (input_ids, token_type_ids or None[, position_ids]) tuples, from `encode_texts`
                    pad_id:int, # the tokenizer's pad token id
                    left:bool=False, # pad on the left (decoders with padding_side='left')
                    bs:int=AdaptConfig.bs, # batch size
                    descending:bool=False, # longest first
                   )->list: # (indices into `encoded`, padded batch) pairs
     "Batches of `bs` inputs in length order, each padded to its longest member."
-    order, bs = length_order([len(ids) for ids, _ in encoded], descending), check_bs(bs)
+    order, bs = length_order([len(x[0]) for x in encoded], descending), check_bs(bs)
     return [(order[s:s + bs], pad_batch([encoded[i] for i in order[s:s + bs]], pad_id, left))
             for s in range(0, len(order), bs)]
 
@@ -81,7 +84,7 @@ def padding_left(tokenizer)->bool:
 # %% ../nbs/05a_batching.ipynb #1befda2e
 class LengthGroupedDL(DataLoader):
     "A fastai `DataLoader` of encoded examples: similar lengths batched together, padded per batch."
-    def __init__(self, dataset,            # list of ((input_ids, token_type_ids), label) items
+    def __init__(self, dataset,            # list of (encoded input, label) items (encoded: as `encode_texts` gives)
                  pad_id:int=0,             # pad token id
                  left:bool=False,          # left padding
                  group:int=50,             # shuffle, then sort within windows of `group` batches by length

@@ -146,7 +146,8 @@ def add_task_tokens(model:nn.Module, # the classifier; its embedding grows by on
     "Step 1 (Alg. 1-2): a task tokenizer from the training texts, and the model's embedding grown for its new tokens."
     cfg = AdaptConfig.of(config, **overrides)
     texts = task.train['text'].tolist() + (task.train['text_pair'].tolist() if task.has_pair else [])
-    try: tt = TaskTokenizer.from_texts(tokenizer, texts, **cfg.kwargs_for(select_task_sequences))
+    try: tt = TaskTokenizer.from_texts(tokenizer, texts, attach=cfg.attach, share_position=cfg.share_position,
+                                       **cfg.kwargs_for(select_task_sequences))
     except NoTaskSequences as e:     # small or very varied data: nothing beats chance, which is not an error
         warnings.warn(f"{e}. Training goes on with the model's own tokenizer (no task tokens).", stacklevel=2)
         return tokenizer

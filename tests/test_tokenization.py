@@ -2,7 +2,8 @@
 marker `Ġ`) and SentencePiece (a Unigram/Metaspace model trained here on RT text, marker `▁`).
 
 Each family: task sequences selected from real RT snippets, then (a) the original tokens are all kept, in order,
-(b) the insertions equal a brute-force search over all embeddings, for contiguous and unbounded gaps, (c) readable
+(b) the insertions equal a brute-force search over all embeddings, for contiguous and unbounded gaps, and replacing
+(`attach='replace'`) equals its greedy leftmost-longest oracle and restores the base ids and text, (c) readable
 names, (d) decode, (e) padding/tensors, (f) save/load round trip, (g) a tiny decoder with the new embedding rows."""
 import os, tempfile
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false'); os.environ.setdefault('HF_HUB_OFFLINE', '1')
@@ -12,7 +13,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast, LlamaConfig, Ll
 from adapt_nb.data import load_rotten_tomatoes
 from adapt_nb.models import embedded_path
 from adapt_nb.sequences import tokenize_corpus, count_ngrams, select_sequences, compute_pplu
-from adapt_nb.tokenization import TaskTokenizer, resize_token_embeddings, oracle_occurrences
+from adapt_nb.tokenization import TaskTokenizer, resize_token_embeddings, oracle_occurrences, oracle_replace
 
 
 @pytest.fixture(scope='module')
@@ -77,6 +78,14 @@ def test_task_tokenizer_families(family, texts):
             assert [i for i in row if i not in special] == exp
             n_added += len(want)
         assert n_added > 0
+    # replacing (contiguous n-grams): the oracle's spans, the base tokenizer's ids and text once the pieces are restored
+    tr = TaskTokenizer(tok, sel, max_gap=0, attach='replace')
+    rows = tr(sample)['input_ids']
+    assert [tr._pieces(r) for r in rows] == base
+    assert [tr.decode(r) for r in rows[:20]] == [tok.decode(b) for b in base[:20]]
+    content = [[i for i in b if i not in special] for b in base]
+    assert tr.occurrences(content) == [oracle_replace(c, seqs) for c in content]
+    assert sum(len(b) - len(r) for b, r in zip(base, rows)) > 0
     # readable names: no leading-space marker, decodable
     assert not any(n.startswith(('[[Ġ', '[[▁')) for n in tt.names)
     row = got[0]
