@@ -216,8 +216,8 @@ class AdaptConfig:
         for f in fields(self): setattr(self, f.name, _CHECKS[f.name](getattr(self, f.name)))
         check_lengths(self.min_len, self.max_len)
         if self.attach == 'replace' and self.max_gap != 0:
-            raise ValueError(f"attach='replace' needs contiguous task sequences (max_gap=0), got max_gap={self.max_gap}: "
-                             "a gapped sequence's pieces are not one span to replace")
+            raise ValueError(f"attach='replace' needs contiguous task sequences (max_gap=0), got "
+                             f"max_gap={self.max_gap}: a gapped sequence's pieces are not one span to replace")
         if self.resume and self.out_dir is None:
             raise ValueError("resume=True needs out_dir: the directory of the interrupted run")
 

@@ -267,7 +267,7 @@ def load_icd10cm(seed:int=0, # seed of the grouped split
     return TaskData('icd10cm', train=parts[0], valid=parts[1], test=parts[2], label_names=names, removed=removed)
 
 # %% ../nbs/01_data.ipynb #a032245b
-EMBEDDED_TASKS = dict(rotten_tomatoes=load_rotten_tomatoes, icd10cm=load_icd10cm)   # the tasks installed with the package
+EMBEDDED_TASKS = dict(rotten_tomatoes=load_rotten_tomatoes, icd10cm=load_icd10cm)   # installed with the package
 _TASK_ALIASES = dict(rt='rotten_tomatoes', icd='icd10cm')
 
 def embedded_task(name:str)->str|None:

@@ -17,7 +17,7 @@ from .files import write_json
 from .sequences import TaskSequence, Selection, select_task_sequences, _check_fast, _bare_backend
 
 # %% auto #0
-__all__ = ['TASK_TOKENS_FILE', 'TaskTokenizer', 'oracle_occurrences', 'oracle_replace', 'load_tokenizer',
+__all__ = ['TASK_TOKENS_FILE', 'TaskTokenizer', 'oracle_occurrences', 'oracle_replace', 'load_tokenizer', 'context_rows',
            'resize_token_embeddings']
 
 # %% ../nbs/05_tokenization.ipynb #f704ea2d
@@ -827,6 +827,55 @@ def pad(self:TaskTokenizer, encoded_inputs, return_tensors=None, **kwargs):
         out[k] = [fill(r, _id_list(x)) for r, x in zip(rows, v)]
     return BatchEncoding(out, tensor_type=return_tensors)
 
+# %% ../nbs/05_tokenization.ipynb #9802a3b2
+def _wrap(tok)->tuple:
+    "The ids a tokenizer puts before and after one text (e.g. [CLS] and [SEP], or a BOS)."
+    base = getattr(tok, 'base', tok)
+    full, core = base('a')['input_ids'], base('a', add_special_tokens=False)['input_ids']
+    i = next(k for k in range(len(full)) if full[k:k + len(core)] == core)
+    return full[:i], full[i + len(core):]
+
+def _piece_means(model, inputs, pre, post, pad_id, batch=256):
+    "For each list of piece ids: the mean last hidden state over the pieces, the model reading `pre + pieces + post`."
+    import torch
+    base, dev, out = getattr(model, 'base_model', model), next(model.parameters()).device, []
+    for s in range(0, len(inputs), batch):
+        chunk = [pre + list(p) + post for p in inputs[s:s + batch]]
+        L = max(map(len, chunk))
+        ids = torch.full((len(chunk), L), pad_id, dtype=torch.long)
+        mask, keep = torch.zeros_like(ids), torch.zeros(len(chunk), L)
+        for i, c in enumerate(chunk):
+            ids[i, :len(c)] = torch.tensor(c); mask[i, :len(c)] = 1; keep[i, len(pre):len(c) - len(post)] = 1
+        with torch.no_grad():
+            h = base(input_ids=ids.to(dev), attention_mask=mask.to(dev), output_hidden_states=True).hidden_states[-1]
+        k = keep.to(h.device, h.dtype)[..., None]
+        out.append(((h * k).sum(1) / k.sum(1)).float().cpu())
+    return torch.cat(out)
+
+# %% ../nbs/05_tokenization.ipynb #a7b94567
+def context_rows(model, # the classifier (or any transformers model) whose input embedding gets the rows
+                 task_tokenizer:TaskTokenizer, # the task tokenizer: its sequences' pieces
+                 n_fit:int=4096, # base tokens the map from hidden states back to input rows is fitted on
+                 seed:int=AdaptConfig.seed, # seed of that sample
+                ): # (n_task, embedding dim) float32 rows
+    "Rows from the model's own reading of each sequence: its pieces' mean last hidden state, mapped back to input rows."
+    import torch
+    tok, W, was = task_tokenizer, model.get_input_embeddings().weight, model.training
+    pre, post = _wrap(tok)
+    pad, special = tok.pad_token_id if tok.pad_token_id is not None else 0, set(tok.all_special_ids)
+    cand = np.array([t for t in range(tok.n_base) if t not in special])
+    fit = np.sort(np.random.default_rng(seed).choice(cand, min(n_fit, len(cand)), replace=False))
+    model.eval()
+    try:
+        H = _piece_means(model, [[int(t)] for t in fit], pre, post, pad)       # single tokens, read alone
+        S = _piece_means(model, [q.items for q in tok.sequences], pre, post, pad)   # each sequence's pieces, together
+    finally: model.train(was)
+    X, E = torch.cat([H, torch.ones(len(H), 1)], 1).double(), W[:tok.n_base].detach().double().cpu()[fit]
+    lam = 1e-3 * X.pow(2).sum() / X.shape[1]                               # a little ridge: a stable solve
+    beta = torch.linalg.solve(X.T @ X + lam * torch.eye(X.shape[1], dtype=X.dtype), X.T @ E)
+    scale = E.norm(dim=1).median() / (X @ beta).norm(dim=1).median()       # undo the regression's shrinkage
+    return (torch.cat([S, torch.ones(len(S), 1)], 1).double() @ beta * scale).float()
+
 # %% ../nbs/05_tokenization.ipynb #ba801125
 def _init_rows(W, n_base, task_tokenizer, init, gen):
     "Initialise rows n_base: of the weight matrix W in place."
@@ -841,7 +890,7 @@ def _init_rows(W, n_base, task_tokenizer, init, gen):
 
 def resize_token_embeddings(model,                  # a transformers model (encoder or decoder)
                             task_tokenizer:TaskTokenizer, # gives the number and constituents of the new tokens
-                            init:str=AdaptConfig.init, # 'mean' of the constituent tokens, or 'random' (the paper)
+                            init:str=AdaptConfig.init, # 'mean' of the pieces' rows, 'random' (the paper), 'context'
                             seed:int=AdaptConfig.seed, # seed of the random init
                            ):
     "Grow `model`'s embeddings to `len(task_tokenizer)` rows and initialise the task-token rows (tied heads kept tied)."
@@ -856,10 +905,12 @@ def resize_token_embeddings(model,                  # a transformers model (enco
     if inp.num_embeddings < n: model.resize_token_embeddings(n, mean_resizing=False)
     gen = torch.Generator().manual_seed(seed)
     inp, out = model.get_input_embeddings(), model.get_output_embeddings()
+    ctx = context_rows(model, task_tokenizer, seed=seed) if init == 'context' else None
     with torch.no_grad():
-        _init_rows(inp.weight, n_base, task_tokenizer, init, gen)
+        if ctx is None: _init_rows(inp.weight, n_base, task_tokenizer, init, gen)
+        else: inp.weight[n_base:n] = ctx.to(inp.weight.device, inp.weight.dtype)
         if out is not None and out.weight.data_ptr() != inp.weight.data_ptr() and out.weight.shape[0] >= n:
-            _init_rows(out.weight, n_base, task_tokenizer, init, gen)
+            _init_rows(out.weight, n_base, task_tokenizer, 'mean' if init == 'context' else init, gen)
             if getattr(out, 'bias', None) is not None: out.bias[n_base:n] = out.bias[:n_base].mean()
     return model
 
