@@ -8,6 +8,7 @@ import bz2, codecs, gzip, importlib.util, lzma, os, re, warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 import numpy as np, pandas as pd
+from .checks import check_choice
 
 # %% auto #0
 __all__ = ['RT_LABELS', 'ICD_CHAPTERS', 'EMBEDDED_TASKS', 'TEXT_CANDIDATES', 'LABEL_CANDIDATES', 'HYPERPARTISAN_LABELS',
@@ -157,10 +158,23 @@ def _subsample(self:TaskData, n_train:int|None=None, n_valid:int|None=None, n_te
 TaskData.subsample = _subsample
 
 # %% ../nbs/01_data.ipynb #081fcda7
+def _cut_split(counts, fracs, seed)->np.ndarray:
+    "Per group: within each class (a group's most frequent one) the groups in random order, cut at the cumulative shares."
+    rng, where, edges = np.random.default_rng(seed), np.empty(len(counts), dtype=int), np.cumsum(fracs)[:-1]
+    major = counts.argmax(1)
+    for c in range(counts.shape[1]):
+        ks = rng.permutation(np.flatnonzero(major == c))
+        if not len(ks): continue
+        n = counts[ks].sum(1); mid = (np.cumsum(n) - n / 2) / n.sum()    # each group's midpoint in its class's total
+        where[ks] = np.searchsorted(edges, mid, side='right')
+    return where
+
 def group_split(labels, # class id per example
                 groups, # group key per example (e.g. the movie); a group never spans two splits
                 fracs=(0.8, 0.1, 0.1), # target share of each split
-                seed:int=0)->np.ndarray: # split index (0..len(fracs)-1) per example
+                seed:int=0, # seed of the group order
+                how:str='greedy', # 'greedy': largest groups first, each to the emptiest split; 'cut': see below
+               )->np.ndarray: # split index (0..len(fracs)-1) per example
     "Deterministic stratified split of examples that keeps every group in one split."
     labels, groups = np.asarray(labels), np.asarray(groups)
     if len(labels) != len(groups):
@@ -172,6 +186,7 @@ def group_split(labels, # class id per example
     keys, g = np.unique(groups, return_inverse=True)
     counts = np.zeros((len(keys), len(classes)))
     np.add.at(counts, (g, y), 1)
+    if check_choice(how, 'how', ('greedy', 'cut')) == 'cut': return _cut_split(counts, fracs, seed)[g]
     order = np.random.default_rng(seed).permutation(len(keys))
     order = order[np.argsort(-counts[order].sum(1), kind='stable')]
     target = fracs[:, None] * counts.sum(0)[None]          # splits x classes
@@ -262,7 +277,7 @@ def load_icd10cm(seed:int=0, # seed of the grouped split
     df = pd.DataFrame({'text': df['text'], 'label': df['chapter'].map(chs.index).astype('int64'),
                        'code': df['code'], 'category': df['category']})
     names = [re.sub(r'\s*\([A-Z0-9]+-[A-Z0-9]+\)$', '', cm.get_description(c)) for c in chs]
-    where = group_split(df['label'], df['category'], fracs, seed)
+    where = group_split(df['label'], df['category'], fracs, seed, how='cut')   # a fair sample of categories: see above
     parts = [df[where == i].reset_index(drop=True) for i in range(3)]
     return TaskData('icd10cm', train=parts[0], valid=parts[1], test=parts[2], label_names=names, removed=removed)
 
