@@ -158,15 +158,21 @@ def _subsample(self:TaskData, n_train:int|None=None, n_valid:int|None=None, n_te
 TaskData.subsample = _subsample
 
 # %% ../nbs/01_data.ipynb #081fcda7
-def _cut_split(counts, fracs, seed)->np.ndarray:
+def _cut_split(counts, fracs, seed, tries:int=16)->np.ndarray:
     "Per group: within each class (a group's most frequent one) the groups in random order, cut at the cumulative shares."
     rng, where, edges = np.random.default_rng(seed), np.empty(len(counts), dtype=int), np.cumsum(fracs)[:-1]
     major = counts.argmax(1)
     for c in range(counts.shape[1]):
-        ks = rng.permutation(np.flatnonzero(major == c))
-        if not len(ks): continue
-        n = counts[ks].sum(1); mid = (np.cumsum(n) - n / 2) / n.sum()    # each group's midpoint in its class's total
-        where[ks] = np.searchsorted(edges, mid, side='right')
+        idx = np.flatnonzero(major == c)
+        if not len(idx): continue
+        best = None
+        for _ in range(tries):                  # of a few random orders, the one whose cut is closest to the shares
+            ks = rng.permutation(idx)
+            n = counts[ks].sum(1); mid = (np.cumsum(n) - n / 2) / n.sum()    # each group's midpoint in the class
+            s = np.searchsorted(edges, mid, side='right')
+            err = np.abs(np.bincount(s, weights=n, minlength=len(fracs)) / n.sum() - fracs).max()
+            if best is None or err < best[0]: best = (err, ks, s)
+        where[best[1]] = best[2]
     return where
 
 def group_split(labels, # class id per example

@@ -372,17 +372,17 @@ def test_icd10cm_split_is_grouped_and_stratified(seed):
     t = load_icd10cm(seed=seed)
     assert t.name == 'icd10cm' and t.num_labels == 18 and t.removed == {}
     sizes = np.array([len(df) for df in t.splits.values()])
-    assert sizes.sum() == 24702 and np.abs(sizes / sizes.sum() - [0.8, 0.1, 0.1]).max() < 0.02
+    assert sizes.sum() == 24702 and np.abs(sizes / sizes.sum() - [0.8, 0.1, 0.1]).max() < 0.005
     cats, texts = [set(df.category) for df in t.splits.values()], [set(df.text) for df in t.splits.values()]
     for i in range(3):
         for j in range(i + 1, 3): assert not cats[i] & cats[j] and not texts[i] & texts[j]
     assert sum(map(len, texts)) == 24702                                 # no description twice, even within a split
     shares = pd.DataFrame({s: df.label.value_counts(normalize=True) for s, df in t.splits.items()}).fillna(0)
     assert len(shares) == 18 and (shares > 0).all().all()                 # every chapter in every split
-    assert (shares.sub(shares['train'], axis=0).abs() < 0.05).all().all()  # each chapter's share within 5 points
+    assert (shares.sub(shares['train'], axis=0).abs() < 0.02).all().all()  # each chapter's share within 2 points
     size = [df.groupby('category').size() for df in t.splits.values()]   # every split a fair sample of categories
-    assert max(v.median() for v in size) - min(v.median() for v in size) <= 2
-    assert np.abs(np.array([len(v) for v in size]) / sum(map(len, size)) - [0.8, 0.1, 0.1]).max() < 0.03
+    assert max(v.median() for v in size) - min(v.median() for v in size) <= 3
+    assert np.abs(np.array([len(v) for v in size]) / sum(map(len, size)) - [0.8, 0.1, 0.1]).max() < 0.06
 
 
 def test_icd10cm_is_deterministic_and_labels_are_chapters():
