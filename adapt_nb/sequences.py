@@ -15,10 +15,10 @@ from .config import (AdaptConfig, check_max_gap, check_min_support, check_length
 from .bide import mine_closed_sequences, PatternOverflowError
 
 # %% auto #0
-__all__ = ['tokenize_corpus', 'text_segments', 'NgramCounts', 'compute_pplx', 'compute_pplu', 'count_ngrams', 'pplx_many',
-           'pplu_many', 'PairCounts', 'count_pairs', 'check_pplx_cutoff', 'check_freq_cutoff', 'TaskSequence',
-           'Selection', 'score_many', 'NoTaskSequences', 'select_sequences', 'score_patterns', 'noise_floor',
-           'select_task_sequences']
+__all__ = ['tokenize_corpus', 'split_word_rate', 'text_segments', 'NgramCounts', 'compute_pplx', 'compute_pplu', 'count_ngrams',
+           'pplx_many', 'pplu_many', 'PairCounts', 'count_pairs', 'check_pplx_cutoff', 'check_freq_cutoff',
+           'TaskSequence', 'Selection', 'score_many', 'NoTaskSequences', 'select_sequences', 'score_patterns',
+           'noise_floor', 'select_task_sequences']
 
 # %% ../nbs/04_sequences.ipynb #0f7d82ab
 def _check_fast(tokenizer, name='tokenizer'):
@@ -55,6 +55,23 @@ def tokenize_corpus(tokenizer,             # a Hugging Face fast tokenizer
         ids = [e.ids if keep is None or len(e.ids) <= keep else e.ids[-keep:] if left else e.ids[:keep] for e in enc]
         out += [np.asarray(x, dtype=np.int64) for x in ids]
     return out
+
+# %% ../nbs/04_sequences.ipynb #f23a549e
+def split_word_rate(tokenizer, # the model's tokenizer (a `TaskTokenizer` counts as its base)
+                    texts, # the training texts
+                    max_words:int=200_000, # count at most this many word occurrences (the first ones)
+                   )->float: # share of word occurrences split into 2+ pieces
+    "Share of the texts' words (letters only) that `tokenizer` cuts into two or more pieces."
+    words, n = {}, 0
+    for t in texts:
+        for w in str(t).split():
+            if not w.isalpha(): continue
+            words[w] = words.get(w, 0) + 1; n += 1
+        if n >= max_words: break
+    if not words: raise ValueError("texts: no word of letters to measure (give the training texts)")
+    base = getattr(tokenizer, 'base', tokenizer)
+    pieces = [len(ids) for ids in base(list(words), add_special_tokens=False)['input_ids']]
+    return float(sum(c for c, k in zip(words.values(), pieces) if k >= 2) / sum(words.values()))
 
 # %% ../nbs/04_sequences.ipynb #c5c88d15
 def text_segments(db,            # tokenized inputs (`tokenize_corpus`)
