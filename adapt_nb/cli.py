@@ -48,6 +48,12 @@ def _flag_type(anno):
     kind = _number if {int, float} <= kinds else int if int in kinds else float if float in kinds else str
     return _none_or(kind) if type(None) in kinds else kind
 
+def _bool_or_auto(text:str):
+    "A flag's value: true/false (yes/no, 1/0) or auto."
+    t = text.strip().lower()
+    if t in ('auto', 'true', 'false', 'yes', 'no', '1', '0'): return 'auto' if t == 'auto' else t in ('true', 'yes', '1')
+    raise argparse.ArgumentTypeError(f"{text!r}: give auto, true or false (or the flag alone for true)")
+
 def add_setting_flags(parser:argparse.ArgumentParser, # the parser to extend
                       defaults:dict=None, # defaults that differ from AdaptConfig's (e.g. `RUN_DEFAULTS`)
                      )->argparse.ArgumentParser:
@@ -58,6 +64,10 @@ def add_setting_flags(parser:argparse.ArgumentParser, # the parser to extend
         d = defaults.get(f.name, f.default)
         if f.type is bool:
             g.add_argument(f'--{f.name}', action=argparse.BooleanOptionalAction, default=d, help=doc[f.name])
+        elif f.type == bool|str:                                # --task_tokens, --task_tokens auto, --no-task_tokens
+            g.add_argument(f'--{f.name}', nargs='?', const=True, type=_bool_or_auto, default=d, metavar='auto',
+                           help=doc[f.name])
+            g.add_argument(f'--no-{f.name}', dest=f.name, action='store_false', help=argparse.SUPPRESS)
         else:
             g.add_argument(f'--{f.name}', type=_flag_type(f.type), default=d, metavar=f.name.upper(), help=doc[f.name])
     return parser

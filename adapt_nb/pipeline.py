@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_pipeline.ipynb #e843162a
 from __future__ import annotations
-import difflib, shutil, time, uuid, warnings
+import dataclasses, difflib, shutil, time, uuid, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +13,11 @@ import numpy as np, torch
 from torch import nn
 from fastai.learner import Learner
 from fastai.torch_core import set_seed
-from .config import AdaptConfig
+from .config import AdaptConfig, AUTO_SPLIT_RATE
 from .files import read_json
 from .data import TaskData, load_rotten_tomatoes
-from .models import load_classifier, record_size, count_params, module_inventory, resolve_device
-from .sequences import select_task_sequences, NoTaskSequences
+from .models import load_classifier, checkpoint_tokenizer, record_size, count_params, module_inventory, resolve_device
+from .sequences import select_task_sequences, NoTaskSequences, split_word_rate
 from .tokenization import TaskTokenizer, resize_token_embeddings, load_tokenizer
 from .sensitivity import (sensitivity_batches, module_sensitivity, sensitivity_scores, select_modules,
                                   ModuleSelection, reference_scores)
@@ -31,7 +31,7 @@ from .runs import RunDir, Checkpoint, load_checkpoint, run_fingerprint, run_info
 # %% auto #0
 __all__ = ['RECORD_KEYS', 'ADAPT', 'E2E', 'AdaptResult', 'Trainable', 'Method', 'method_settings', 'prepare_task',
            'run_classifier', 'add_task_tokens', 'select_trainable', 'run_precision', 'fit', 'score_run',
-           'task_token_costs', 'run', 'adapt']
+           'task_token_costs', 'resolve_task_tokens', 'run', 'adapt']
 
 # %% ../nbs/08_pipeline.ipynb #9055d68e
 RECORD_KEYS = ('method', 'task', 'model', 'task_tokens', 'budget', 'seed', 'lr', 'epochs', 'n_train', 'n_test',
@@ -305,7 +305,7 @@ def _finished(out:Path, say)->AdaptResult:
                        meta.get('knobs', {}), meta['config'].get('model'),
                        None if sel is None else ModuleSelection.from_dict(sel), load_adapted(out), None, out)
 
-def _train(method, task, cfg, knobs, rd, fp, resuming, cbs, say)->AdaptResult:
+def _train(method, task, cfg, knobs, rd, fp, resuming, cbs, say, auto=None)->AdaptResult:
     "The steps of a finetuning run, writing into the run directory `rd` (None: nothing saved)."
     stage = rd.stage if rd is not None else None
     prev = stage if resuming else None              # where a resumed run finds its saved tokenizer and selection
@@ -324,7 +324,7 @@ def _train(method, task, cfg, knobs, rd, fp, resuming, cbs, say)->AdaptResult:
                        checkpoints=None if stage is None else stage/'checkpoints')
     test, valid = score_run(learn, task)
     costs.update(infer_s=test['infer_s'], total_s=time.perf_counter() - t0, total_cpu_s=time.process_time() - c0,
-                 **timings, **task_token_costs(tok, task, cfg))
+                 **timings, **task_token_costs(tok, task, cfg), **(auto or {}))
     say(f"[adapt] test macro-F1 {test['macro_f1']:.3f} (majority {test['majority_macro_f1']:.3f}), "
         f"accuracy {test['accuracy']:.3f}")
     net = hf_model(learn)
@@ -339,6 +339,18 @@ def _train(method, task, cfg, knobs, rd, fp, resuming, cbs, say)->AdaptResult:
                        None if rd is None else rd.out)
 
 # %% ../nbs/08_pipeline.ipynb #f6375285
+def resolve_task_tokens(task:TaskData, # the prepared task: its training texts are measured
+                        cfg:AdaptConfig, # the run's settings
+                        say=print, # where the decision is reported
+                       )->tuple: # (settings with task_tokens True or False, what was measured: {} unless 'auto')
+    "Decide `task_tokens='auto'`: on when the model's vocabulary splits >= `AUTO_SPLIT_RATE` of the training words."
+    if cfg.task_tokens != 'auto': return cfg, {}
+    rate = split_word_rate(checkpoint_tokenizer(cfg.model), task.train['text'])
+    on = rate >= AUTO_SPLIT_RATE
+    say(f"[adapt] task_tokens='auto': the vocabulary splits {rate:.1%} of the training words, "
+        f"{'at least' if on else 'under'} {AUTO_SPLIT_RATE:.0%}: task tokens {'on' if on else 'off'}")
+    return cfg.replace(task_tokens=on), dict(split_word_rate=rate, task_tokens_auto=on)
+
 def run(method:Method, # the method (see `adapt_nb.methods.METHODS` for all of them by name)
         task:TaskData=None, # the task; default: the embedded Rotten Tomatoes task
         config=None, # an `AdaptConfig`, a dict of settings or a JSON file; None: the defaults
@@ -353,14 +365,18 @@ def run(method:Method, # the method (see `adapt_nb.methods.METHODS` for all of t
     task = prepare_task(task, cfg)
     if cfg.out_dir is not None and (method.run is not None or not method.saves):
         raise ValueError(f"out_dir: a {method.name!r} run cannot be saved as a model directory; run it without out_dir")
-    if method.run is not None: return method.run(task, cfg, **knobs)
+    cfg, auto = resolve_task_tokens(task, cfg, say)
+    if method.run is not None:
+        res = method.run(task, cfg, **knobs)
+        res.costs.update(auto)
+        return res
     say(f"[adapt] {method.name}: {task}")
-    if cfg.out_dir is None: return _train(method, task, cfg, knobs, None, None, False, cbs, say)
+    if cfg.out_dir is None: return _train(method, task, cfg, knobs, None, None, False, cbs, say, auto)
     fp = run_fingerprint(task, cfg, method.name, knobs)
     with RunDir(cfg.out_dir) as rd:
         state = rd.begin(fp, cfg)
         if state == 'finished': return _finished(rd.out, say)
-        return _train(method, task, cfg, knobs, rd, fp, state == 'resume', cbs, say)
+        return _train(method, task, cfg, knobs, rd, fp, state == 'resume', cbs, say, auto)
 
 def adapt(task:TaskData=None, # the task; default: the embedded Rotten Tomatoes task
           config=None, # an `AdaptConfig`, a dict of settings or a JSON file; None: the defaults
