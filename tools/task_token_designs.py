@@ -30,25 +30,26 @@ DESIGNS = dict(
     cap1000=dict(TT, count_rule='cap', max_tokens=1000, max_share=None),
     paper=dict(TT, paper_tokens=True))
 
-def run(task, method:str, design:str, seed:int, n_train:int, lr)->dict:
+def run(task, method:str, design:str, seed:int, n_train:int|None, lr, count_flops:int=0)->dict:
     "One run: valid and test macro-F1 at the chosen epoch, the task tokens, the costs."
     from adapt_nb.methods import run_method
     t0 = time.time()
-    r = run_method(method, task, n_train=n_train, seed=seed, lr=lr, max_length=64, progress=False, count_flops=0,
+    r = run_method(method, task, n_train=n_train, seed=seed, lr=lr, max_length=64, progress=False, count_flops=count_flops,
                    device='cpu', **DESIGNS[design])
     c = r.costs
     out = dict(method=method, design=design, seed=seed, n_train=n_train, lr=r.lr, valid=(r.valid_metrics or {}).get(
                'macro_f1'), test=r.metrics['macro_f1'], accuracy=r.metrics['accuracy'], best_epoch=c.get('best_epoch'),
                n_task=c.get('n_task_tokens', 0), per_input=c.get('task_tokens_per_input'),
                token_share=c.get('task_token_share'), share=c.get('trainable_share'), train_s=c.get('train_s'),
+               flops_per_epoch=c.get('flops_per_epoch'), peak_mem=c.get('peak_mem_bytes'), epochs_run=c.get('epochs_run'),
                total_s=time.time() - t0, settings=DESIGNS[design])
     del r; gc.collect()
     return out
 
 def table(path):
     import pandas as pd
-    df = pd.DataFrame(map(json.loads, open(path)))
-    g = df.groupby(['method', 'n_train', 'design'])
+    df = pd.DataFrame(map(json.loads, open(path))).assign(n_train=lambda d: d.n_train.fillna(-1).astype(int))
+    g = df.groupby(['method', 'n_train', 'design'])   # n_train -1: the whole training split
     return pd.DataFrame({'seeds': g.seed.count(), 'valid': g.valid.mean(), 'valid_sd': g.valid.std(),
                          'test': g.test.mean(), 'test_sd': g.test.std(), 'n_task': g.n_task.mean(),
                          'per_input': g.per_input.mean(), 'train_s': g.train_s.mean()}).round(4)
@@ -58,7 +59,9 @@ if __name__ == '__main__':
     ap.add_argument('out'); ap.add_argument('--task', default='icd10cm'); ap.add_argument('--method', default='adapt')
     ap.add_argument('--designs', nargs='*', default=['none', 'insert']); ap.add_argument('--seeds', nargs='*', type=int,
                                                                                           default=[0, 1, 2])
-    ap.add_argument('--lr', type=float); ap.add_argument('--n_train', type=int, default=3000)
+    ap.add_argument('--lr', type=float)
+    ap.add_argument('--n_train', type=lambda s: None if s == 'all' else int(s), default=3000)  # 'all': the whole split
+    ap.add_argument('--count_flops', type=int, default=0)  # training batches whose FLOPs are counted (0: none)
     ap.add_argument('--table', action='store_true')
     a = ap.parse_args()
     if a.table:
@@ -70,7 +73,7 @@ if __name__ == '__main__':
     for seed in a.seeds:
         for d in a.designs:
             if (a.method, d, seed, a.n_train) in done: continue
-            rec = run(task, a.method, d, seed, a.n_train, a.lr)
+            rec = run(task, a.method, d, seed, a.n_train, a.lr, a.count_flops)
             with open(a.out, 'a') as f: f.write(json.dumps(rec, default=str) + '\n')
             print(f"{a.method} {d} seed {seed}: valid {rec['valid']:.4f} test {rec['test']:.4f} "
                   f"({rec['n_task']} task tokens, {rec['total_s']:.0f} s)", flush=True)
