@@ -13,9 +13,10 @@ from .checks import check_choice
 from .config import AdaptConfig, check_pooling, check_device
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODELS', 'POOLING_KEY', 'embedded_path', 'resolve_checkpoint', 'checkpoint_pooling', 'pool_hidden',
-           'set_pooling', 'restore_pooling', 'drop_quantizer', 'checkpoint_tokenizer', 'resolve_device',
-           'load_classifier', 'find_layer_stack', 'module_inventory', 'record_size', 'count_params']
+__all__ = ['EMBEDDED_MODELS', 'EMBEDDED_HUB_IDS', 'POOLING_KEY', 'embedded_path', 'resolve_checkpoint', 'hub_id',
+           'checkpoint_pooling', 'pool_hidden', 'set_pooling', 'restore_pooling', 'drop_quantizer',
+           'checkpoint_tokenizer', 'resolve_device', 'load_classifier', 'find_layer_stack', 'module_inventory',
+           'record_size', 'count_params']
 
 # %% ../nbs/02_models.ipynb #f43bcba7
 EMBEDDED_MODELS = {
@@ -59,6 +60,18 @@ def resolve_checkpoint(name_or_path, gguf_file:str|None=None)->tuple:
     if s.startswith(('.', '/', '~')) or os.sep in s and s.count('/') > 1:
         raise FileNotFoundError(f"{s}: no such model directory or file")
     return s, gguf_file, False
+
+# %% ../nbs/02_models.ipynb #013a18c4
+import re
+
+EMBEDDED_HUB_IDS = {'minilm': 'sentence-transformers/all-MiniLM-L6-v2',            # the Hub models they are copies of
+                    'smollm2': 'HuggingFaceTB/SmolLM2-135M-Instruct'}
+
+def hub_id(name_or_path)->str|None: # the Hub id, or None for a local checkpoint
+    "The Hugging Face Hub id a `model` setting stands for: an embedded short name's source, or the id itself."
+    s = str(name_or_path)
+    if s in EMBEDDED_HUB_IDS: return EMBEDDED_HUB_IDS[s]
+    return s if re.fullmatch(r'[\w.-]+/[\w.-]+', s) and not s.startswith('.') else None
 
 # %% ../nbs/02_models.ipynb #72677eaf
 POOLING_KEY = 'adapt_nb_pooling'   # the config attribute that records a model's readout (saved with save_pretrained)

@@ -10,13 +10,12 @@ import pandas as pd, torch
 from torch import nn
 from fastai.callback.core import Callback
 from fastcore.basics import patch
-from transformers import AutoModelForSequenceClassification
 from .config import AdaptConfig
 from .files import fix_modes, write_json, read_json, atomic_dir, atomic_file, file_lock
 from .data import TaskData
-from .models import restore_pooling, resolve_device
-from .tokenization import load_tokenizer
+from .models import resolve_device
 from .prediction import AdaptedClassifier
+from .hub import export_run, run_model, run_tokenizer
 
 # %% auto #0
 __all__ = ['run_fingerprint', 'fingerprint_diff', 'recover_run', 'RunDir', 'Checkpoint', 'load_checkpoint', 'run_info',
@@ -115,6 +114,10 @@ def _fresh(rd:RunDir, overwrite:bool)->str:
     rd.stage.mkdir(parents=True)
     return 'fresh'
 
+def _trained(stage:Path)->bool:
+    "Whether a staged run had saved its model and metrics (then only its transformers view and the move were left)."
+    return (stage/'metrics.json').is_file() and (stage/'model'/'config.json').is_file()
+
 @patch
 def begin(self:RunDir, fingerprint:dict, # the new run's fingerprint (`run_fingerprint`)
           config:AdaptConfig, # its settings (`resume`, `overwrite`)
@@ -128,7 +131,9 @@ def begin(self:RunDir, fingerprint:dict, # the new run's fingerprint (`run_finge
         if self.out.exists() and any(self.out.iterdir()) and not config.overwrite:
             raise FileExistsError(f"resume: the interrupted run would replace the run in {str(self.out)!r}: "
                                   "pass overwrite=True (--overwrite) as when it started")
-        if (self.stage/'DONE').exists(): self.finish(meta.get('run_id', '')); return 'finished'
+        if (self.stage/'DONE').exists() or _trained(self.stage):
+            if not (self.stage/'DONE').exists(): export_run(self.stage, lock=False)   # a kill after the last save
+            self.finish(meta.get('run_id', '')); return 'finished'
         return 'resume'
     if (meta := self.meta(self.out)) is not None:
         _refuse_mismatch(self.out, meta, fingerprint, 'finished run')
@@ -182,9 +187,9 @@ def save_run(out, # the folder to write into (a run's staging folder)
              model:nn.Module=None, # the trained model, saved to `out/model`
              metrics:dict=None, # test/valid metrics and costs, saved to `out/metrics.json`
             ):
-    "Write what is given (settings first, the model last), each file or folder atomically."
+    "Write what is given (settings first, the model last), each file or folder atomically; then the run's HF view."
     out = Path(out)
-    write_json(out/'adapt_config.json', dict(format='adapt_nb.run', version=4, config=cfg.to_dict(), **info))
+    write_json(out/'adapt_config.json', dict(format='adapt_nb.run', version=5, config=cfg.to_dict(), **info))
     if tokenizer is not None:
         with atomic_dir(out/'tokenizer') as d: tokenizer.save_pretrained(d)
     if selection is not None: write_json(out/'selection.json', selection.to_dict())
@@ -192,6 +197,7 @@ def save_run(out, # the folder to write into (a run's staging folder)
         model.config.adapt_nb_run = info.get('run_id')       # the model knows which run it belongs to
         with atomic_dir(out/'model') as d: model.save_pretrained(d)
     if metrics is not None: write_json(out/'metrics.json', {**metrics, 'run_id': info.get('run_id')})
+    if model is not None and metrics is not None: export_run(out, lock=False)   # plain transformers' view, the card
 
 # %% ../nbs/07c_runs.ipynb #9077d3d5
 def load_adapted(path, # a directory written by `adapt(..., out_dir=path)`
@@ -206,9 +212,8 @@ def load_adapted(path, # a directory written by `adapt(..., out_dir=path)`
     cfg = AdaptConfig.of({k: v for k, v in meta.get('config', meta).items() if k in AdaptConfig.__dataclass_fields__})
     if not (p/'tokenizer').is_dir():
         raise FileNotFoundError(f"{p}/tokenizer is missing: the run is incomplete; rerun it")
-    tok = load_tokenizer(p/'tokenizer')
-    model = AutoModelForSequenceClassification.from_pretrained(str(p/'model'))
-    restore_pooling(model)                  # the readout it was trained with (see `adapt_nb.models.set_pooling`)
+    tok = run_tokenizer(p/'tokenizer')      # a TaskTokenizer when the run has task tokens
+    model = run_model(p/'model')            # with the readout it was trained with (see `adapt_nb.models.set_pooling`)
     model.eval()
     if device is not None: model.to(resolve_device(device))
     n_rows, names = model.get_input_embeddings().num_embeddings, meta['label_names']

@@ -80,8 +80,8 @@ def test_unknown_setting_suggests_the_field():
 # --- the import graph -------------------------------------------------------------------------------------------------
 # the house order: each module imports only modules listed before it
 ORDER = ['checks', 'config', 'files', 'theory', 'data', 'models', 'bide', 'sequences', 'tokenization', 'batching',
-         'sensitivity', 'learner', 'costs', 'prediction', 'runs', 'pipeline', 'adapters', 'layers', 'prompting', 'tfidf',
-         'methods', 'experiments', 'cli']
+         'sensitivity', 'learner', 'costs', 'prediction', 'hub', 'runs', 'pipeline', 'adapters', 'layers', 'prompting',
+         'tfidf', 'methods', 'experiments', 'cli']
 
 def _imports(py):
     tree = ast.parse(py.read_text())
