@@ -194,34 +194,53 @@ adapt_nb_run = console_command('adapt_nb_run', run_main)   # `adapt_nb run` unde
 
 # %% ../nbs/12_cli.ipynb #fb0a37a6
 def predict_parser()->argparse.ArgumentParser:
-    p = command_parser('adapt_nb predict', 'Classify texts with a saved run; one JSON line per text.')
-    p.add_argument('model_dir', help='a directory written by adapt_nb_run / adapt(out_dir=...)')
+    p = command_parser('adapt_nb predict', 'Classify texts with a saved run: texts given here (one JSON line each), or '
+                       'a whole file, streamed in chunks (one row per input, to --out or as JSON lines).')
+    p.add_argument('model_dir', help='a directory written by adapt_nb run / adapt(out_dir=...)')
     p.add_argument('texts', nargs='*', help='texts to classify')
-    p.add_argument('--file', help='a text file with one input per line')
+    p.add_argument('--file', help='a .csv/.tsv or .jsonl file, or a text file with one input per line')
+    p.add_argument('--out', help='write one row per input of --file here: .csv (label, proba_<class>...) or .jsonl')
+    p.add_argument('--text_col', help="the column (JSON key) of --file holding the texts (default: 'text', or the only "
+                   "one)")
+    p.add_argument('--pair_col', help='the column (JSON key) of --file holding second texts, for pair tasks')
     p.add_argument('--encoding', default='utf-8', help='text encoding of --file')
     p.add_argument('--bs', type=int, default=64, help='batch size')
+    p.add_argument('--chunk', type=int, default=4096, help='inputs read, classified and written at a time')
+    p.add_argument('--no-progress', dest='progress', action='store_false', help='no progress bar (on stderr)')
     return p
 
-def _read_lines(file, encoding)->list:
-    "The non-empty lines of a text file, with a clear error for a missing or undecodable file."
-    p = Path(file)
-    if not p.is_file(): raise FileNotFoundError(f"--file {file!r}: no such file")
-    try: text = p.read_text(encoding=encoding)
-    except UnicodeDecodeError as e:
-        raise ValueError(f"--file {file!r} is not valid {encoding} (byte {e.start}): "
-                         "pass --encoding (e.g. latin-1)") from None
-    return [l for l in text.splitlines() if l.strip()]
+def _row(clf, text:str, p)->dict:
+    return {'text': text, 'label': clf.label_names[int(p.argmax())],
+            'proba': {n: round(float(q), 4) for n, q in zip(clf.label_names, p)}}
 
-def predict_main(argv=None)->list: # one dict per text: text, label, proba
+def _stream_file(clf, a)->dict:
+    "--file without --out: one JSON line per input on stdout, chunk by chunk."
+    from adapt_nb.prediction import read_texts
+    n = 0
+    for texts, pairs in read_texts(a.file, a.text_col, a.pair_col, a.chunk, a.encoding):
+        for t, p in zip(texts, clf.predict_proba(texts, pairs, bs=a.bs)): print(json.dumps(_row(clf, t, p)))
+        n += len(texts)
+    return dict(n=n)
+
+def predict_main(argv=None): # texts: one dict per text (text, label, proba); --file: n (and out, seconds)
     "`adapt_nb predict` without the error handling."
     from adapt_nb.runs import load_adapted
+    from adapt_nb.prediction import predict_file
     a = predict_parser().parse_args(argv)
-    bs, items = check_bs(a.bs), list(a.texts) + (_read_lines(a.file, a.encoding) if a.file else [])
-    if not items: raise ValueError("no texts given: pass texts as arguments or --file with one text per line")
+    check_bs(a.bs)
+    if a.texts and a.file: raise ValueError("give texts as arguments or --file, not both")
+    if not a.texts and not a.file:
+        raise ValueError("no texts given: pass texts as arguments, or --file (a .csv, .jsonl or text file)")
+    if a.out and not a.file: raise ValueError("--out writes the predictions of --file: pass --file")
+    if a.file and not Path(a.file).is_file(): raise FileNotFoundError(f"--file {a.file!r}: no such file")
     clf = load_adapted(a.model_dir)
-    probs = clf.predict_proba(items, bs=bs)
-    out = [{'text': t, 'label': clf.label_names[int(p.argmax())],
-            'proba': {n: round(float(q), 4) for n, q in zip(clf.label_names, p)}} for t, p in zip(items, probs)]
+    if a.file and not a.out: return _stream_file(clf, a)
+    if a.file:
+        res = predict_file(clf, a.file, a.out, a.text_col, a.pair_col, a.bs, a.chunk, a.encoding, a.progress)
+        print(f"[adapt_nb predict] {res['n']:,} inputs classified in {res['seconds']:.0f} s: {res['out']}",
+              file=sys.stderr)
+        return res
+    out = [_row(clf, t, p) for t, p in zip(a.texts, clf.predict_proba(list(a.texts), bs=a.bs))]
     for o in out: print(json.dumps(o))
     return out
 
