@@ -5,7 +5,7 @@ __version__ = "0.1.0"
 _NAMES = dict(adapt='pipeline', AdaptResult='pipeline', run_method='methods', METHODS='methods',
               register_method='methods', load_adapted='runs', load_task='data', load_rotten_tomatoes='data',
               load_icd10cm='data', load_embedded='data', TaskData='data', load_classifier='models',
-              AdaptConfig='config', TaskTokenizer='tokenization')
+              AdaptConfig='config', TaskTokenizer='tokenization', predict_file='prediction', export_run='hub')
 __all__ = list(_NAMES)
 
 def __getattr__(name):
