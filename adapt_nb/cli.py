@@ -51,7 +51,8 @@ def _flag_type(anno):
 def _bool_or_auto(text:str):
     "A flag's value: true/false (yes/no, 1/0) or auto."
     t = text.strip().lower()
-    if t in ('auto', 'true', 'false', 'yes', 'no', '1', '0'): return 'auto' if t == 'auto' else t in ('true', 'yes', '1')
+    if t == 'auto': return 'auto'
+    if t in ('true', 'false', 'yes', 'no', '1', '0'): return t in ('true', 'yes', '1')
     raise argparse.ArgumentTypeError(f"{text!r}: give auto, true or false (or the flag alone for true)")
 
 def add_setting_flags(parser:argparse.ArgumentParser, # the parser to extend

@@ -159,7 +159,7 @@ TaskData.subsample = _subsample
 
 # %% ../nbs/01_data.ipynb #081fcda7
 def _cut_split(counts, fracs, seed, tries:int=16)->np.ndarray:
-    "Per group: within each class (a group's most frequent one) the groups in random order, cut at the cumulative shares."
+    "Per group: within each class (a group's most frequent one) the groups in random order, cut at cumulative shares."
     rng, where, edges = np.random.default_rng(seed), np.empty(len(counts), dtype=int), np.cumsum(fracs)[:-1]
     major = counts.argmax(1)
     for c in range(counts.shape[1]):

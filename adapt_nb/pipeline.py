@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_pipeline.ipynb #e843162a
 from __future__ import annotations
-import dataclasses, difflib, shutil, time, uuid, warnings
+import difflib, shutil, time, uuid, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
