@@ -171,7 +171,7 @@ class AdaptConfig:
     model:str='minilm' # embedded short name (minilm, smollm2), local checkpoint directory, .gguf file or hub id
     pooling:str='auto' # readout: 'auto' (as the checkpoint was trained), 'native', 'cls', 'mean' or 'last'
     # task tokens: mining (Alg. 1, BIDE) and selection
-    task_tokens:bool|str=False # add task tokens (Alg. 1-2): True, False, or 'auto' (if >= 15% of the words are split)
+    task_tokens:bool|str='auto' # task tokens (Alg. 1-2): True, False, or 'auto' (on if >= 15% of the words are split)
     min_support:int|float=5 # BIDE minimum support: a count of training inputs, or a fraction of them in (0, 1]
     min_len:int=2 # shortest mined sequence, in tokens (the paper's appendix: 3; its Sec. 5 tables hold 2)
     max_len:int=20 # longest mined sequence, in tokens (paper: 20)

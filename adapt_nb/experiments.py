@@ -314,14 +314,14 @@ def merge_results(sources:list, # results CSVs to take rows from
 def bow_runner(method:str, # recorded only (the classifier is always TF-IDF + logistic regression)
                task, # TaskData
                model=None, # ignored (no pretrained model)
-               task_tokens:bool=AdaptConfig.task_tokens, # word 1-3-grams instead of 1-2-grams
+               task_tokens:bool|str=AdaptConfig.task_tokens, # True: word 1-3-grams instead of 1-2-grams
                budget:float=None, # the cell's parameter budget: recorded only
                seed:int=AdaptConfig.seed, # recorded only (the fit is deterministic)
                vocab_share:float=1.0, # share of the vocabulary kept, most frequent features first
               )->dict:
     "A cheap, real runner for grids: TF-IDF + logistic regression (`adapt_nb.tfidf.tfidf_classify`)."
     from adapt_nb.tfidf import tfidf_classify
-    r = tfidf_classify(task, ngrams=3 if task_tokens else 2, vocab_share=vocab_share)
+    r = tfidf_classify(task, ngrams=3 if task_tokens is True else 2, vocab_share=vocab_share)
     return dict(macro_f1=r['macro_f1'], accuracy=r['accuracy'], trainable_params=r['trainable'],
                 trainable_share=r['vocab'] / r['vocab_total'], train_s=r['train_s'], infer_s=r['infer_s'])
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 import transformers
 from transformers import AutoModelForSequenceClassification
-from .config import AdaptConfig, OUTPUT_FIELDS
+from .config import AdaptConfig, AUTO_SPLIT_RATE, OUTPUT_FIELDS
 from .files import atomic_file, atomic_write, file_lock, read_json, write_json
 from .data import load_hyperpartisan, load_rct, load_scierc
 from .models import POOLING_KEY, hub_id, restore_pooling
@@ -510,14 +510,18 @@ def _front_matter(meta:dict, m:dict)->str:
 
 # %% ../nbs/07bb_hub.ipynb #5892646b
 def _task_tokens_line(tt:dict|None, costs:dict)->str:
-    if not tt: return 'none'
+    rate, auto = costs.get('split_word_rate'), ''
+    if 'task_tokens_auto' in costs:
+        auto = (f" (`task_tokens='auto'`: the base vocabulary splits {rate:.1%} of the training words, "
+                f"{'at least' if rate >= AUTO_SPLIT_RATE else 'under'} {AUTO_SPLIT_RATE:.0%})")
+    if not tt: return 'none' + auto
     seqs = tt['sequences']
     mode = 'replacing their pieces' if tt.get('attach') == 'replace' else 'inserted before their pieces'
     gap = {0: 'contiguous', None: 'any gap'}.get(tt.get('max_gap'), f"gaps of up to {tt.get('max_gap')} tokens")
     pos = ", sharing their first piece's position id" if tt.get('share_position') else ''
     share = f"; {costs['task_token_share']:.1%} of the training tokens" if 'task_token_share' in costs else ''
     eg = ', '.join(f"`{s['name']}`" for s in seqs[:4])
-    return f"{len(seqs):,} ({gap}, {mode}{pos}{share}), e.g. {eg}"
+    return f"{len(seqs):,} ({gap}, {mode}{pos}{share}), e.g. {eg}{auto}"
 
 def _what(meta:dict, m:dict, mcfg:dict, sel:dict|None, tt:dict|None)->str:
     "What the model is: task, base model, method, readout, the share of trained parameters, task tokens."
@@ -539,7 +543,8 @@ def _what(meta:dict, m:dict, mcfg:dict, sel:dict|None, tt:dict|None)->str:
 def _training(meta:dict, m:dict)->str:
     "How it was trained: data sizes, the settings that differ from the defaults, learning rate and epochs."
     c, d, n, costs = meta['config'], AdaptConfig().to_dict(), meta['n_examples'], m.get('costs', {})
-    diff = [(k, v, d.get(k)) for k, v in c.items() if k not in OUTPUT_FIELDS and v != d.get(k)]
+    auto = {'task_tokens'} if 'task_tokens_auto' in costs else set()     # decided by the default: in 'What it is'
+    diff = [(k, v, d.get(k)) for k, v in c.items() if k not in {*OUTPUT_FIELDS, *auto} and v != d.get(k)]
     sizes = ', '.join(f"{v:,} {k}" for k, v in n.items())
     removed = f" ({', '.join(f'{v:,} {k}' for k, v in meta['removed'].items())} removed)" if meta.get('removed') else ''
     k = costs.get('epochs_run')

@@ -96,6 +96,7 @@ class Method:
     run:Callable|None=None # other methods: (task, config, **knobs) -> AdaptResult
     knobs:dict=field(default_factory=dict) # the method's own settings, name -> check (e.g. LISA's interval)
     saves:bool=True # whether a run directory can hold its result (`out_dir`)
+    auto_tokens:bool=True # whether `task_tokens='auto'` may turn task tokens on for it (see `resolve_task_tokens`)
     doc:str='' # one line: what it is
     def __post_init__(self):
         if (self.build is None) == (self.run is None):
@@ -184,7 +185,8 @@ def _e2e_build(model, tokenizer, task, cfg, saved=None)->Trainable:
 
 ADAPT = Method('adapt', 'AdaPT', lr=3e-4, build=_adapt_build,
                doc='task tokens (Alg. 1-2), the most sensitive modules (eq. 3-6), the head and the new rows')
-E2E = Method('e2e', 'FT', lr=3e-5, build=_e2e_build, doc='end-to-end finetuning: every parameter trains')
+E2E = Method('e2e', 'FT', lr=3e-5, build=_e2e_build, auto_tokens=False,   # task tokens lowered it on ICD and RT (10)
+             doc='end-to-end finetuning: every parameter trains')
 
 # %% ../nbs/08_pipeline.ipynb #ad5fb986
 def run_precision(config:AdaptConfig, device:torch.device)->str:
@@ -342,13 +344,17 @@ def _train(method, task, cfg, knobs, rd, fp, resuming, cbs, say, auto=None)->Ada
 def resolve_task_tokens(task:TaskData, # the prepared task: its training texts are measured
                         cfg:AdaptConfig, # the run's settings
                         say=print, # where the decision is reported
+                        method:Method|None=None, # the method: one with `auto_tokens=False` stays without them
                        )->tuple: # (settings with task_tokens True or False, what was measured: {} unless 'auto')
-    "Decide `task_tokens='auto'`: on when the model's vocabulary splits >= `AUTO_SPLIT_RATE` of the training words."
+    "Decide `task_tokens='auto'`: on when the model's vocabulary splits >= `AUTO_SPLIT_RATE` of the training words"
+    " (and the method allows it)."
     if cfg.task_tokens != 'auto': return cfg, {}
     rate = split_word_rate(checkpoint_tokenizer(cfg.model), task.train['text'])
-    on = rate >= AUTO_SPLIT_RATE
+    split = rate >= AUTO_SPLIT_RATE
+    on = split and (method is None or method.auto_tokens)
+    why = f" ({method.name} is left without them: auto_tokens=False)" if split and not on else ''
     say(f"[adapt] task_tokens='auto': the vocabulary splits {rate:.1%} of the training words, "
-        f"{'at least' if on else 'under'} {AUTO_SPLIT_RATE:.0%}: task tokens {'on' if on else 'off'}")
+        f"{'at least' if split else 'under'} {AUTO_SPLIT_RATE:.0%}{why}: task tokens {'on' if on else 'off'}")
     return cfg.replace(task_tokens=on), dict(split_word_rate=rate, task_tokens_auto=on)
 
 def run(method:Method, # the method (see `adapt_nb.methods.METHODS` for all of them by name)
@@ -365,7 +371,7 @@ def run(method:Method, # the method (see `adapt_nb.methods.METHODS` for all of t
     task = prepare_task(task, cfg)
     if cfg.out_dir is not None and (method.run is not None or not method.saves):
         raise ValueError(f"out_dir: a {method.name!r} run cannot be saved as a model directory; run it without out_dir")
-    cfg, auto = resolve_task_tokens(task, cfg, say)
+    cfg, auto = resolve_task_tokens(task, cfg, say, method)
     if method.run is not None:
         res = method.run(task, cfg, **knobs)
         res.costs.update(auto)

@@ -144,7 +144,7 @@ def test_llama_last_token_replace_shared_positions(tiny_llama, data, tmp_path):
 def test_native_readout_needs_no_code(tiny_llama, data, tmp_path):
     "The architecture's own readout, no task tokens: no model or tokenizer code; plain loading is the trained model."
     run = tmp_path/'native'
-    adapt(data, model=str(tiny_llama), out_dir=run, **TINY)
+    adapt(data, model=str(tiny_llama), out_dir=run, task_tokens=False, **TINY)
     assert not (run/MODELING_FILE).exists() and not (run/TOKENIZER_FILE).exists() and (run/PIPELINE_FILE).exists()
     model_msg, tok_msg, pipe_msg = refused(('model', run), ('tokenizer', run), ('pipeline', run))
     assert model_msg is None and tok_msg is None

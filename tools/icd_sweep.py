@@ -2,7 +2,7 @@
 
 Every run is `run_method(name, task, ...)`'s two steps (settings, then the method) on `load_icd10cm(seed=0)`, so that
 the result object gives the valid score and the chosen epoch too: a stratified slice of `n_train=3000` training
-descriptions drawn with the run's seed, the whole valid (2,467) and test (2,463) splits, max_length 64, no task
+descriptions drawn with the run's seed, the whole valid (2,447) and test (2,476) splits, max_length 64, no task
 tokens, package defaults otherwise. The learning rate of each method is chosen by mean VALID macro-F1 over seeds 0-2;
 test is recorded, never used to choose.
 
