@@ -8,7 +8,7 @@ __all__ = ['RUN_DEFAULTS', 'adapt_nb_run', 'adapt_nb_predict', 'adapt_nb_grid', 
            'run_parser', 'run_main', 'predict_parser', 'predict_main', 'grid_parser', 'grid_main', 'main']
 
 # %% ../nbs/12_cli.ipynb #f28d5416
-import argparse, json, sys, time, traceback, warnings
+import argparse, json, os, sys, time, traceback, warnings
 from dataclasses import fields
 from pathlib import Path
 from fastcore.docments import docments
@@ -182,6 +182,7 @@ def run_main(argv=None)->dict: # the printed summary
     cfg = settings_from(a, _embedded(a), a.method, given_flags(p, argv))   # fails before any data or model loads
     r = run_method(a.method, _load_data(a), cfg)
     s = _summary(r)
+    if int(os.environ.get('RANK', 0)): return s       # under torchrun: rank 0 alone prints
     print(json.dumps(s, indent=1))
     m, n = r.metrics, r.n_examples
     sample = 'all of them' if cfg.n_train is None else 'a stratified sample'
@@ -300,3 +301,7 @@ def main(argv=None): # `adapt_nb COMMAND ...`
     return COMMANDS[argv[0]][0](argv[1:])
 
 adapt_nb = console_command('adapt_nb', main)
+
+# %% ../nbs/12_cli.ipynb #9e3652e2
+#| eval: false
+if __name__ == '__main__': adapt_nb()      # python -m adapt_nb.cli run ... (torchrun / accelerate launch -m)

@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['AUTO_SPLIT_RATE', 'INITS', 'POOLINGS', 'NORMALIZE', 'REFERENCE_SELECTIONS', 'SELECTIONS', 'PAPER_ALG1',
-           'PAPER_TOKENS', 'PRESETS', 'PRECISIONS', 'OUTPUT_FIELDS', 'check_max_gap', 'check_min_support',
-           'check_min_len', 'check_max_len', 'check_lengths', 'check_max_patterns', 'check_max_seconds',
-           'check_on_overflow', 'check_max_length', 'check_score', 'check_count_rule', 'check_max_tokens',
-           'check_max_share', 'check_alpha', 'check_task_tokens', 'check_init', 'check_attach', 'check_row_lr',
-           'check_pooling', 'check_share', 'check_n_sens', 'check_beta', 'check_normalize', 'check_selection',
-           'check_warmup_steps', 'check_preset', 'AdaptConfig', 'check_bs', 'check_device', 'check_precision']
+           'PAPER_TOKENS', 'PRESETS', 'PRECISIONS', 'FROZEN_DTYPES', 'OUTPUT_FIELDS', 'check_max_gap',
+           'check_min_support', 'check_min_len', 'check_max_len', 'check_lengths', 'check_max_patterns',
+           'check_max_seconds', 'check_on_overflow', 'check_max_length', 'check_score', 'check_count_rule',
+           'check_max_tokens', 'check_max_share', 'check_alpha', 'check_task_tokens', 'check_init', 'check_attach',
+           'check_row_lr', 'check_pooling', 'check_share', 'check_n_sens', 'check_beta', 'check_normalize',
+           'check_max_flops', 'check_selection', 'check_warmup_steps', 'check_preset', 'AdaptConfig', 'check_bs',
+           'check_device', 'check_precision', 'check_frozen_dtype']
 
 # %% ../nbs/00b_config.ipynb #2a626413
 import difflib, functools, inspect, json, numbers, os, re
@@ -140,6 +141,11 @@ REFERENCE_SELECTIONS = ('random', 'top')
 
 SELECTIONS = ('sensitivity',) + REFERENCE_SELECTIONS   # how AdaPT chooses its modules (the references for ablations)
 
+def check_max_flops(max_flops)->float|None:
+    "The FLOP budget of a selection: a training step at most this share of an E2E step's FLOPs (None: no cap)."
+    return check_number(max_flops, 'max_flops', hi=1., none_ok=True,
+                        hint="e.g. 0.55 for 55% of an end-to-end step's FLOPs; None: parameters only")
+
 def check_selection(selection)->str:
     "How modules are chosen: 'sensitivity' (eq. 3-6), or the references 'random' and 'top'."
     return check_choice(selection, 'selection', SELECTIONS)
@@ -153,7 +159,7 @@ PAPER_ALG1 = dict(score='alg1', count_rule='cap', max_share=None, max_gap=None, 
 PAPER_TOKENS = {**PAPER_ALG1, 'init': 'random'}   # Alg. 1 and 2 as the paper's pseudo-code and appendix 8.2 say
 
 PRESETS = dict(paper=dict(paper_tokens=True, pooling='native', length_adjust=False, normalize=None, beta=0.1,
-                          budget=0.2))
+                          budget=0.2, max_flops=None))
 
 def check_preset(preset)->str|None:
     "A named set of settings: None (this package's defaults) or 'paper' (the paper's literal method)."
@@ -197,6 +203,7 @@ class AdaptConfig:
     length_adjust:bool=True # I of eq. 3 relative to inputs of similar length (False: raw, which tracks length)
     warmup_steps:int=0 # Adam steps on the head alone before the gradients of eq. 4 are taken (0: a random head)
     selection:str='sensitivity' # how modules are chosen: 'sensitivity' (eq. 6), or references 'top' and 'random'
+    max_flops:float|None=None # FLOP budget: a training step at most this share of E2E's (None: parameters only)
     # training
     epochs:int=4 # training epochs (one-cycle schedule); more when min_steps asks for them
     min_steps:int=300 # at least this many optimizer steps: small training sets get more epochs (0: no floor)
@@ -207,6 +214,8 @@ class AdaptConfig:
     seed:int=0 # seed of the samples, the new rows, the head and the shuffling
     device:str='auto' # where to train and score: 'auto' (a GPU when there is one), 'cpu', 'cuda', 'cuda:1', 'mps'
     precision:str='auto' # 'fp32', or mixed precision 'bf16' / 'fp16' (CUDA); 'auto': bf16 on a GPU with bf16, else fp32
+    checkpointing:bool=False # recompute each layer's activations in the backward pass: less memory, ~1/3 more compute
+    frozen_dtype:str|None=None # frozen weights in 'bf16' or 'fp16' (trained ones stay fp32; needs mixed precision)
     # costs and output
     count_flops:int=8 # training batches whose FLOPs are counted, scaled to the epoch (0: skip)
     out_dir:str|None=None # save the model, tokenizer, config and metrics here (None: nothing saved)
@@ -264,6 +273,12 @@ def check_precision(precision)->str:
     "The training precision: 'auto', 'fp32', or mixed precision 'bf16' / 'fp16'."
     return check_choice(precision, 'precision', PRECISIONS)
 
+FROZEN_DTYPES = (None, 'bf16', 'fp16')   # what `memory_setup` may cast the frozen weights to (None: leave them)
+
+def check_frozen_dtype(frozen_dtype)->str|None:
+    "The dtype of the frozen weights: None (as loaded), 'bf16' or 'fp16' (the trained ones stay float32)."
+    return check_choice(frozen_dtype, 'frozen_dtype', FROZEN_DTYPES)
+
 def _model_name(v):
     if isinstance(v, os.PathLike) or isinstance(v, str) and v.strip(): return v
     raise TypeError(f"model must be a model name or path (e.g. 'minilm', a checkpoint directory, a hub id), got {v!r}")
@@ -281,13 +296,14 @@ _CHECKS = dict(
     row_lr=check_row_lr, paper_tokens=lambda v: check_bool(v, 'paper_tokens'),
     budget=check_share, n_sens=check_n_sens, beta=check_beta, normalize=check_normalize,
     length_adjust=lambda v: check_bool(v, 'length_adjust'),
-    warmup_steps=check_warmup_steps, selection=check_selection,
+    warmup_steps=check_warmup_steps, selection=check_selection, max_flops=check_max_flops,
     epochs=lambda v: check_int(v, 'epochs'),
     min_steps=lambda v: check_int(v, 'min_steps', lo=0, hint='a floor on optimizer steps (0: none)'),
     best_epoch=lambda v: check_bool(v, 'best_epoch'),
     lr=lambda v: check_number(v, 'lr', none_ok=True, hint="a peak learning rate such as 3e-4 (None: the method's)"),
     bs=check_bs, max_length=check_max_length,
     seed=lambda v: check_int(v, 'seed', lo=0), device=check_device, precision=check_precision,
+    checkpointing=lambda v: check_bool(v, 'checkpointing'), frozen_dtype=check_frozen_dtype,
     count_flops=lambda v: check_int(v, 'count_flops', lo=0, hint='0 skips counting'),
     out_dir=lambda v: _path_or_none(v, 'out_dir'),
     resume=lambda v: check_bool(v, 'resume'),

@@ -9,9 +9,11 @@ from contextlib import contextmanager
 import numpy as np, torch
 from fastai.learner import Callback, Learner
 from .learner import TaskRowsEmbedding, SparseFinetune, hf_model
+from .sensitivity import count_flops
 
 # %% auto #0
-__all__ = ['TrackCosts', 'preserved_rng', 'measure_costs']
+__all__ = ['MEMORY_MODES', 'TrackCosts', 'preserved_rng', 'measure_costs', 'peak_allocated', 'activation_coefs', 'decoder_layers',
+           'estimate_memory', 'set_checkpointing', 'memory_setup', 'memory_restore']
 
 # %% ../nbs/07a_costs.ipynb #225b17b9
 def _rss_peak_reset()->bool:
@@ -54,18 +56,6 @@ def _rss_now()->int:
     return psutil.Process().memory_info().rss
 
 # %% ../nbs/07a_costs.ipynb #474baa39
-def _flops_of(fn)->int:
-    "FLOPs of `fn()` by `FlopCounterMode`, the CPU attention kernel counted with torch's own SDPA formulas."
-    from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count, sdpa_backward_flop_count
-    aten = torch.ops.aten
-    cpu_sdpa = {   # torch counts the CUDA attention kernels but not the CPU one (0 FLOPs): the same formulas for it
-        aten._scaled_dot_product_flash_attention_for_cpu:
-            lambda q, k, v, *a, out_shape=None, **kw: sdpa_flop_count(q, k, v),
-        aten._scaled_dot_product_flash_attention_for_cpu_backward:
-            lambda g, q, k, v, *a, out_shape=None, **kw: sdpa_backward_flop_count(g, q, k, v)}
-    with FlopCounterMode(display=False, custom_mapping=cpu_sdpa) as fc: fn()
-    return fc.get_total_flops()
-
 @contextmanager
 def preserved_rng(*dls): # objects with their own `rng` (fastai DataLoaders, which replace it on every pass)
     "Leave the random states (python, numpy, torch CPU and CUDA, and each of `dls`' `rng`) as they were."
@@ -96,8 +86,8 @@ def measure_costs(learn:Learner,       # a Learner (with `SparseFinetune` for Ad
                 if n_batches is not None and nb >= n_batches: break
                 xb, yb = {k: v.to(dev) for k, v in xb.items()}, yb.to(dev)
                 def step(): learn.loss_func(model(xb), yb).backward()
-                fl_train += _flops_of(step)
-                with torch.no_grad(): fl_inf += _flops_of(lambda: model(xb))
+                fl_train += count_flops(step)
+                with torch.no_grad(): fl_inf += count_flops(lambda: model(xb))
                 for p in params: p.grad = None
                 seen_tok += int(xb['attention_mask'].sum()); nb += 1
     finally:
@@ -115,3 +105,235 @@ def measure_costs(learn:Learner,       # a Learner (with `SparseFinetune` for Ad
     out['trainable_share'] = n_tr / out['n_params']
     out.update(getattr(learn, 'costs', {}))
     return out
+
+# %% ../nbs/07a_costs.ipynb #205acac2
+import copy
+from contextlib import nullcontext
+import pandas as pd
+from torch import nn
+from transformers import AutoModelForSequenceClassification, PretrainedConfig
+from .checks import check_bool
+from .config import AdaptConfig, check_frozen_dtype
+from .models import resolve_device
+from .sensitivity import ModuleSelection
+
+# %% ../nbs/07a_costs.ipynb #96ed8d3c
+def peak_allocated(fn, # a function of no arguments (e.g. one training step)
+                   device='cpu', # where `fn` allocates: 'cpu' or a CUDA device
+                  )->int: # bytes
+    "Peak bytes torch holds while `fn()` runs, above what it held before: CUDA's counter, or the CPU's allocations."
+    device = torch.device(device)
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device); before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device); fn(); torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
+    if device.type != 'cpu': raise ValueError(f"device={device}: peak_allocated measures on 'cpu' or a 'cuda' device")
+    from torch.profiler import profile, ProfilerActivity
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof: fn()
+    evs = [e for e in prof.profiler.kineto_results.events() if e.name() == '[memory]' and e.device_type().name == 'CPU']
+    cur = peak = 0
+    for e in sorted(evs, key=lambda e: e.start_ns()): cur += e.nbytes(); peak = max(peak, cur)
+    return peak
+
+# %% ../nbs/07a_costs.ipynb #267cd7db
+# layers below every trained weight, frozen layers on the gradient's path, trained layers
+MEMORY_MODES = ('trunk', 'frozen', 'trained')
+_HALF = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+def _shrunk(config:PretrainedConfig, n_layers:int)->PretrainedConfig:
+    "A copy of `config` with `n_layers` layers, 2 labels, a pad id and a small vocabulary (above its special ids)."
+    c = copy.deepcopy(config)
+    c.num_hidden_layers, c.num_labels = n_layers, 2
+    if isinstance(getattr(c, 'layer_types', None), list): c.layer_types = c.layer_types[:n_layers]
+    ids = [getattr(c, f'{k}_token_id', None) for k in ('pad', 'bos', 'eos', 'sep', 'cls')]
+    c.vocab_size = min(c.vocab_size, max([256] + [i + 1 for i in ids if isinstance(i, int)]))
+    if getattr(c, 'pad_token_id', None) is None: c.pad_token_id = 0
+    return c
+
+def _head(m:nn.Module)->nn.Module:
+    "The classifier's last child with parameters (`score`, `classifier`): what a frozen trunk still trains."
+    return [c for c in m.children() if any(True for _ in c.parameters())][-1]
+
+def _step_peak(config, n_layers, bs, seq_len, mode, checkpointing, precision, device)->int:
+    "Peak activation bytes of a forward and backward pass of an `n_layers` copy of `config` (its gradients allocated)."
+    torch.manual_seed(0)
+    m = AutoModelForSequenceClassification.from_config(_shrunk(config, n_layers)).to(device).train()
+    for p in m.parameters(): p.requires_grad_(mode == 'trained')
+    if mode == 'frozen': m.get_input_embeddings().weight.requires_grad_(True)   # the gradient crosses every layer
+    for p in _head(m).parameters(): p.requires_grad_(True)
+    if checkpointing: set_checkpointing(m, True)
+    V, pad, half = m.config.vocab_size, m.config.pad_token_id, _HALF.get(precision)
+    def step(b, s):
+        x = torch.randint(0, V - 1, (b, s), generator=torch.Generator().manual_seed(0))
+        x = (x + (x >= pad).long()).to(device)                       # no padding: every token counts
+        with torch.autocast(device.type, half) if half else nullcontext():
+            loss = m(input_ids=x, attention_mask=torch.ones_like(x)).logits.float().logsumexp(-1).sum()
+        loss.backward()
+    step(1, 8)                          # lazy initialisation done and the gradients allocated, as fastai keeps them
+    return peak_allocated(lambda: step(bs, seq_len), device)
+
+def _precision(precision:str, device:torch.device)->str:
+    "'auto' as a run resolves it: bf16 on a GPU with bf16, else fp32."
+    if precision != 'auto': return precision
+    return 'bf16' if device.type == 'cuda' and torch.cuda.is_bf16_supported() else 'fp32'
+
+_COEFS = {}
+def activation_coefs(config:PretrainedConfig, # the architecture (a transformers config: only its widths matter)
+                     seq_len:int=AdaptConfig.max_length, # tokens per sequence
+                     checkpointing:bool=AdaptConfig.checkpointing, # with gradient checkpointing
+                     precision:str=AdaptConfig.precision, # 'fp32', 'bf16' or 'fp16' (autocast); 'auto' as a run
+                     device=AdaptConfig.device, # where to measure
+                    )->pd.DataFrame: # bytes per token: `outside` the layers (and the step's working set), `per_layer`
+    "Activation bytes per token of each layer mode, measured on 1- and 2-layer copies with 1 and 2 sequences."
+    device = resolve_device(device); precision = _precision(precision, device)
+    key = (type(config).__name__, config.to_json_string(), seq_len, checkpointing, precision, str(device))
+    if key not in _COEFS:
+        rows = {}
+        for mode in MEMORY_MODES:
+            peak = lambda L, b: _step_peak(config, L, b, seq_len, mode, checkpointing, precision, device)
+            t = {L: (peak(L, 2) - peak(L, 1)) / seq_len for L in (1, 2)}
+            rows[mode] = dict(outside=2 * t[1] - t[2], per_layer=t[2] - t[1])
+        _COEFS[key] = pd.DataFrame(rows).T
+    return _COEFS[key].copy()
+
+# %% ../nbs/07a_costs.ipynb #fd99d33d
+def decoder_layers(model:nn.Module)->tuple: # (qualified name, the ModuleList)
+    "The model's stack of transformer layers: the largest `ModuleList` with `num_hidden_layers` entries."
+    m, n = hf_model(model), getattr(hf_model(model).config, 'num_hidden_layers', None)
+    stacks = [(k, v) for k, v in m.named_modules() if isinstance(v, nn.ModuleList) and len(v) == n]
+    if not stacks:
+        raise ValueError(f"{type(m).__name__}: no ModuleList of its {n} layers (config.num_hidden_layers) found; "
+                         "estimate_memory needs a transformers classifier with a layer stack")
+    return max(stacks, key=lambda kv: sum(p.numel() for p in kv[1].parameters()))
+
+def _trained(m:nn.Module, trainable, budget:float)->tuple: # ({parameter: trained numel}, gradient reaches the bottom)
+    "What trains, in parameters: by requires_grad, a ModuleSelection, names of parameters or modules, or a share."
+    ps = dict(m.named_parameters())
+    if trainable is None and ps and next(iter(ps.values())).is_meta: trainable = budget   # a config: the budget
+    if isinstance(trainable, float) or trainable is None:
+        if trainable is None: return {n: p.numel() for n, p in ps.items() if p.requires_grad}, None
+        return {n: trainable * p.numel() for n, p in ps.items()}, True   # a share of every weight, rows at the bottom
+    if isinstance(trainable, ModuleSelection):
+        out = {n: ps[n].numel() for n in trainable.param_names(m)}
+        w = f'{trainable.embedding}.weight'
+        if trainable.new_token_ids and w in ps and w not in out:
+            out[w] = len(trainable.new_token_ids) * ps[w].shape[-1]
+        return out, bool(trainable.new_token_ids) or None
+    if isinstance(trainable, str): trainable = [trainable]
+    names = list(trainable)
+    out = {n: p.numel() for n, p in ps.items() if any(n == t or n.startswith(t + '.') for t in names)}
+    missing = [t for t in names if not any(n == t or n.startswith(t + '.') for n in ps)]
+    if missing:
+        raise ValueError(f"trainable names {missing[:3]} match no parameter or module of {type(m).__name__}: "
+                         "use names from model.named_parameters() or model.named_modules()")
+    return out, None
+
+#| export
+def _linear_numel(m:nn.Module)->dict:
+    "Parameter name -> numel for the weights of linear layers (autocast casts these for its matmuls)."
+    return {f'{k}.weight'.lstrip('.'): mod.weight.numel() for k, mod in m.named_modules() if isinstance(mod, nn.Linear)}
+
+def _activations(m, trained, bottom, coefs, tokens)->tuple: # (bytes, layers on the gradient's path)
+    "Activation bytes: each layer by its mode (trained share interpolated), plus the outside and working set."
+    prefix, layers = decoder_layers(m)
+    share, reach = [], []       # trained share of each layer; share of it at or after its first trained weight
+    for i, layer in enumerate(layers):
+        ns = [(trained.get(f'{prefix}.{i}.{k}', 0), p.numel()) for k, p in layer.named_parameters()]
+        n, first = sum(v for _, v in ns), next((j for j, (t, _) in enumerate(ns) if t), len(ns))
+        share.append(sum(t for t, _ in ns) / max(n, 1)); reach.append(sum(v for _, v in ns[first:]) / max(n, 1))
+    if bottom is None: bottom = any('embed' in k.lower() for k, v in trained.items() if v)
+    low = -1 if bottom else next((i for i, s in enumerate(share) if s > 0), len(layers))
+    path = [s for i, s in enumerate(share) if i >= low]
+    part = [reach[low] if i == low else 1. for i in range(max(low, 0), len(layers))]  # the lowest: from its first unit
+    c = coefs.loc
+    per = sum(r * (c['frozen', 'per_layer'] + s * (c['trained', 'per_layer'] - c['frozen', 'per_layer']))
+              for s, r in zip(path, part))
+    per += (len(layers) - len(path)) * c['trunk', 'per_layer']
+    f = sum(path) / len(path) if path else 0.
+    out = c['trunk', 'outside'] if not path else c['frozen', 'outside'] + f * (c['trained', 'outside'] -
+                                                                                c['frozen', 'outside'])
+    return tokens * (per + out), {f'{prefix}.{i}.' for i in range(max(low, 0), len(layers))}
+
+# %% ../nbs/07a_costs.ipynb #4470e619
+def estimate_memory(model, # a classifier (module or Learner), or a transformers config (built on the meta device)
+                    config=None, # an `AdaptConfig` (or what `AdaptConfig.of` takes): bs, max_length, budget, precision,
+                                 # checkpointing, frozen_dtype, device (where the activation coefficients are measured)
+                    trainable=None, # None: what requires grad (a config: `budget`); a ModuleSelection, names, a share
+                    coefs:pd.DataFrame=None, # `activation_coefs` (None: measured, once per architecture and setting)
+                    **overrides)->dict: # settings that replace those of `config`
+    "Peak bytes of a training step: weights, autocast's weight copies, gradients, AdamW's state and activations."
+    cfg = AdaptConfig.of(config, **overrides)
+    if isinstance(model, PretrainedConfig):
+        with torch.device('meta'): model = AutoModelForSequenceClassification.from_config(model)
+    m = hf_model(model)
+    device = resolve_device(cfg.device)
+    precision = _precision(cfg.precision, device)
+    if coefs is None: coefs = activation_coefs(m.config, cfg.max_length, cfg.checkpointing, precision, device)
+    trained, bottom = _trained(m, trainable, cfg.budget)
+    ps = dict(m.named_parameters())
+    n_tr = sum(trained.values())
+    acts, path = _activations(m, trained, bottom, coefs, cfg.bs * cfg.max_length)
+    half = 2 if cfg.frozen_dtype else None
+    frozen = sum((p.numel() - trained.get(n, 0)) * (half or p.element_size()) for n, p in ps.items())
+    copies = 0
+    if precision in _HALF:   # autocast keeps a half copy of each trained matrix, and of the frozen float32 ones crossed
+        lin = _linear_numel(m)
+        copies = 2 * sum(min(trained.get(n, 0), v) for n, v in lin.items())
+        if not half and ps and next(iter(ps.values())).dtype == torch.float32:
+            crossed = [v - trained.get(n, 0) for n, v in lin.items() if any(n.startswith(p) for p in path)]
+            copies += 2 * (sum(crossed) if not cfg.checkpointing else sum(crossed) / max(len(path), 1))
+    parts = dict(weights=frozen + 4 * n_tr, weight_copies=copies, grads=4 * n_tr, optimizer=8 * n_tr, activations=acts)
+    return {**{k: int(v) for k, v in parts.items()}, 'total': int(sum(parts.values())),
+            'n_params': sum(p.numel() for p in ps.values()), 'n_trainable': int(n_tr),
+            'tokens': cfg.bs * cfg.max_length}
+
+# %% ../nbs/07a_costs.ipynb #674e0a20
+def set_checkpointing(model:nn.Module, on:bool=True):
+    "Gradient (activation) checkpointing of a transformers model's layers on or off (non-reentrant)."
+    m = hf_model(model)
+    if on and not getattr(m, 'supports_gradient_checkpointing', False):
+        raise ValueError(f"checkpointing=True: {type(m).__name__} does not support gradient checkpointing; "
+                         "set checkpointing=False")
+    new = hasattr(m, 'activation_checkpointing_enable')        # transformers >= 5.2x; the old names before
+    if on:
+        kw = {'use_reentrant': False}
+        if new: m.activation_checkpointing_enable(activation_checkpointing_kwargs=kw)
+        else: m.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kw)
+    elif getattr(m, 'supports_gradient_checkpointing', False):
+        m.activation_checkpointing_disable() if new else m.gradient_checkpointing_disable()
+    return model
+
+def memory_setup(model:nn.Module, # the classifier (or a Learner, or an `HFClassifier`)
+                 trainable=None, # None: what requires grad now (as `SparseFinetune` left it); a ModuleSelection; names
+                 checkpointing:bool=AdaptConfig.checkpointing, # recompute each layer's activations in the backward
+                 frozen_dtype:str|None=AdaptConfig.frozen_dtype, # 'bf16' or 'fp16': the frozen weights' dtype
+                 amp:str|None=None, # the run's resolved precision: 'fp32' refuses frozen_dtype; None: not checked
+                )->dict: # what changed: cast parameters, bytes saved, checkpointing
+    "Memory savers for a run: checkpointing, frozen weights in half precision, trained ones float32 (fp32 masters)."
+    m, dt = hf_model(model), check_frozen_dtype(frozen_dtype)
+    check_bool(checkpointing, 'checkpointing')
+    if dt is not None and amp == 'fp32':
+        raise ValueError(f"frozen_dtype={dt!r} needs mixed precision (precision='bf16' or 'fp16' on a GPU): under "
+                         "float32 the half frozen weights would meet float32 activations; set frozen_dtype=None")
+    if isinstance(trainable, ModuleSelection): SparseFinetune(trainable).setup(m)
+    elif trainable is not None:
+        names = set(_trained(m, trainable, 1.)[0])
+        for n, p in m.named_parameters(): p.requires_grad_(n in names)
+    cast = getattr(m, '_adapt_cast', [])
+    saved = 0
+    for p in m.parameters():
+        want = torch.float32 if p.requires_grad else _HALF.get(dt)
+        if want is None or not p.is_floating_point() or p.dtype == want: continue
+        if not any(q is p for q, _ in cast): cast.append((p, p.dtype))
+        saved += p.numel() * (p.element_size() - torch.finfo(want).bits // 8); p.data = p.data.to(want)
+    m._adapt_cast = cast
+    if checkpointing: set_checkpointing(m, True); m._adapt_checkpointing = True
+    return dict(cast=len(cast), bytes_saved=saved, checkpointing=checkpointing, frozen_dtype=dt)
+
+def memory_restore(model:nn.Module)->nn.Module:
+    "Undo `memory_setup`: each cast parameter back to its dtype (values as trained), checkpointing off."
+    m = hf_model(model)
+    for p, dtype in getattr(m, '_adapt_cast', []): p.data = p.data.to(dtype)
+    m._adapt_cast = []
+    if getattr(m, '_adapt_checkpointing', False): set_checkpointing(m, False); m._adapt_checkpointing = False
+    return model

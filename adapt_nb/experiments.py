@@ -19,7 +19,8 @@ from .methods import METHODS, get_method
 __all__ = ['PAPER_BUDGETS', 'GRID_COLS', 'PER_CELL', 'load_config', 'cell_key', 'grid_cells', 'append_result', 'read_results',
            'load_grid_task', 'resolve_runner', 'run_grid', 'merge_results', 'bow_runner', 'main_variant',
            'table_methods', 'table_budget', 'table_costs', 'table_stability', 'token_gain', 'plot_task_tokens',
-           'relative_time', 'plot_relative_time', 'plot_budget', 'plot_seed_spread', 'to_markdown', 'render_report']
+           'relative_time', 'plot_relative_time', 'plot_budget', 'plot_seed_spread', 'cost_table', 'plot_pareto',
+           'to_markdown', 'render_report']
 
 # %% ../nbs/10_experiments.ipynb #2a025413
 PAPER_BUDGETS = (0.05, 0.1, 0.15, 0.2, 0.5, 1.0)   # Tables 2-3: share of the model's parameters AdaPT tunes
@@ -535,6 +536,45 @@ def plot_seed_spread(df:pd.DataFrame, metric:str='macro_f1', budgets:dict|None=N
                   color=None if hue else '#2b6cb0', size=5, ax=ax)
     ax.set_xlabel(''); ax.set_ylabel(metric.replace('_', '-'))
     ax.set_title(title or f'{metric} of each seed (main variant of each method)', fontsize=10)
+    return _figure(fig, path)
+
+# %% ../nbs/10_experiments.ipynb #b9a4a5cd
+def cost_table(df:pd.DataFrame, # one row per run: rule, seed, test, flops_per_epoch (and train_s, peak_mem, valid)
+               ref:str='e2e',    # the rule every ratio is relative to
+              )->pd.DataFrame:   # per rule: seeds, test (mean, sd), valid, flops / time / memory ratios, front
+    "Per rule: test macro-F1 over seeds and its FLOPs, time and memory relative to `ref` on the same seeds."
+    missing = [c for c in ('rule', 'seed', 'test', 'flops_per_epoch') if c not in df.columns]
+    if missing: raise ValueError(f"df: needs columns {missing} (the records of tools/bench_training.py --fit)")
+    if ref not in set(df['rule']): raise ValueError(f"df: no {ref!r} rows; ratios are relative to {ref!r}")
+    e = df[df['rule'] == ref].groupby('seed').mean(numeric_only=True)
+    def ratio(g, c):
+        if c not in g.columns: return np.nan
+        s = g.groupby('seed')[c].mean()
+        k = s.index.intersection(e.index)
+        return float((s[k] / e.loc[k, c]).mean()) if len(k) else np.nan
+    rows = [dict(rule=r, seeds=g['seed'].nunique(), test=g['test'].mean(), test_sd=g['test'].std(),
+                 valid=g['valid'].mean() if 'valid' in g.columns else np.nan,
+                 flops=ratio(g, 'flops_per_epoch'), time=ratio(g, 'train_s'), memory=ratio(g, 'peak_mem'))
+            for r, g in df.groupby('rule', sort=False)]
+    t = pd.DataFrame(rows).set_index('rule')
+    t['front'] = [not ((t['flops'] <= f) & (t['test'] >= s) & ((t['flops'] < f) | (t['test'] > s))).any()
+                  for f, s in zip(t['flops'], t['test'])]
+    return t
+
+def plot_pareto(df:pd.DataFrame, ref:str='e2e', path=None, title:str|None=None, ax=None):
+    "Test macro-F1 (mean ± std over seeds) against training FLOPs per epoch relative to `ref`, one point per rule."
+    import matplotlib.pyplot as plt
+    t = cost_table(df, ref)
+    fig, ax = plt.subplots(figsize=(6.4, 3.8)) if ax is None else (ax.figure, ax)
+    m, sd = t.loc[ref, 'test'], t.loc[ref, 'test_sd']
+    ax.axhspan(m - sd, m + sd, color='#bbb', alpha=0.35, lw=0, label=f'{ref} mean ± std')
+    for i, (r, row) in enumerate(t.iterrows()):
+        c = plt.cm.tab10.colors[i % 10]
+        ax.errorbar(row['flops'], row['test'], yerr=row['test_sd'], marker='o', ms=7, capsize=3, color=c,
+                    mfc=c if row['front'] else 'white', ls='none', label=f"{r} ({row['seeds']} seeds)")
+    ax.set_xlabel(f'training FLOPs per epoch / {ref}'); ax.set_ylabel('test macro-F1')
+    ax.grid(alpha=0.3); ax.legend(fontsize=7, loc='lower right')
+    ax.set_title(title or 'Accuracy against training cost (filled: Pareto front)', fontsize=10)
     return _figure(fig, path)
 
 # %% ../nbs/10_experiments.ipynb #0816fe81

@@ -23,7 +23,8 @@ from .sensitivity import ModuleSelection
 # %% auto #0
 __all__ = ['HFClassifier', 'hf_model', 'macro_f1', 'MacroF1', 'classifier_learner', 'TaskRowsEmbedding', 'n_base_of',
            'train_task_rows', 'task_rows', 'rows_splitter', 'SparseFinetune', 'run_epochs', 'BestEpoch',
-           'cpu_distrib_ctx']
+           'cpu_distrib_ctx', 'distrib_setup', 'from_rank0', 'BatchShardDL', 'LateDistributedTrainer', 'ddp_metrics',
+           'ddp_ctx']
 
 # %% ../nbs/07_learner.ipynb #c1940834
 class HFClassifier(nn.Module):
@@ -104,6 +105,8 @@ class TaskRowsEmbedding(nn.Module):
     def forward(self, ids):
         j = self.index[ids]
         new = F.embedding(j.clamp(min=0), self.new).to(self.base.weight.dtype)
+        scale = getattr(self.base, 'embed_scale', None)   # Gemma's scaled embedding multiplies its lookups
+        if scale is not None: new = new * torch.as_tensor(scale, dtype=new.dtype, device=new.device)
         return torch.where((j >= 0)[..., None], new, self.base(ids))
     def merged(self)->nn.Embedding:
         "The original embedding module with the trained rows written back."
@@ -120,13 +123,14 @@ def train_task_rows(model:nn.Module, # a model whose embedding holds the task-to
                     freeze_base:bool=True, # freeze the original rows (False: they train as they did, E2E)
                    )->nn.Module:
     "Make the task-token rows of the input embedding their own trainable parameter; the rest is untouched."
-    n_base = n_base_of(n_base)
+    n_base_in, n_base = n_base, n_base_of(n_base)
     emb = model.get_input_embeddings()
     if not isinstance(emb, TaskRowsEmbedding):
         if not isinstance(n_base, int) or not 0 < n_base < emb.num_embeddings:
             raise ValueError(f"n_base={n_base!r} must lie in (0, {emb.num_embeddings}): "
                              "resize the embedding for the task tokens first")
-        emb = TaskRowsEmbedding(emb, range(n_base, emb.num_embeddings), freeze_base)
+        rows = getattr(n_base_in, 'task_ids', None) or range(n_base, emb.num_embeddings)  # spare padding rows stay
+        emb = TaskRowsEmbedding(emb, rows, freeze_base)
         model.set_input_embeddings(emb)
     emb.new.requires_grad_(True)
     return model
@@ -249,8 +253,8 @@ class BestEpoch(Callback):
 
 # %% ../nbs/07_learner.ipynb #fbe6e580
 @contextmanager
-def cpu_distrib_ctx(learn:Learner): # a Learner, in a process started by `torchrun`
-    "fastai's `distrib_ctx` for CPU processes (gloo): DistributedDL's index broadcast kept on the CPU."
+def _cpu_index_broadcast():
+    "DistributedDL's broadcast of the shuffled order with a CPU tensor (fastai 2.8.7 uses `.cuda()`, which gloo lacks)."
     from fastai.distributed import DistributedDL
     orig = DistributedDL._broadcast
     def _broadcast(self, t, rank):
@@ -258,6 +262,94 @@ def cpu_distrib_ctx(learn:Learner): # a Learner, in a process started by `torchr
         torch.distributed.broadcast(t, rank)
         return t.tolist()
     DistributedDL._broadcast = _broadcast
-    try:
-        with learn.distrib_ctx(cpu=True): yield learn
+    try: yield
     finally: DistributedDL._broadcast = orig
+
+@contextmanager
+def cpu_distrib_ctx(learn:Learner): # a Learner, in a process started by `torchrun`
+    "fastai's `distrib_ctx` for CPU processes (gloo): DistributedDL's index broadcast kept on the CPU."
+    with _cpu_index_broadcast(), learn.distrib_ctx(cpu=True): yield learn
+
+# %% ../nbs/07_learner.ipynb #3df6024e
+import itertools, os
+from contextlib import nullcontext
+from fastai.torch_core import num_distrib, rank_distrib
+from fastai.callback.progress import ProgressCallback
+from fastai.distributed import DistributedDL, DistributedTrainer
+
+def distrib_setup(device=AdaptConfig.device, # the run's `device` setting
+                 )->int: # the number of processes: 0 without a launcher (nothing done), else WORLD_SIZE
+    "Join the process group of a `torchrun` / `accelerate launch` job: nccl and LOCAL_RANK's GPU on CUDA, gloo on CPU."
+    world = num_distrib()
+    if not world: return 0
+    from adapt_nb.models import resolve_device
+    d = resolve_device(device)
+    if d.type == 'cuda':
+        if d.index is not None:
+            raise ValueError(f"device={device!r} under {world} process(es): each process takes the GPU of its "
+                             "LOCAL_RANK; use device='auto' or 'cuda'")
+        torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    elif d.type != 'cpu':
+        raise ValueError(f"device={device!r}: several processes run on CUDA GPUs (nccl) or on the CPU (gloo)")
+    from accelerate import PartialState
+    PartialState(cpu=d.type == 'cpu')        # the process group, where fastai's DistributedTrainer will find it
+    return world
+
+def from_rank0(fn, # called on rank 0 only (the other ranks may pass None)
+               *args, **kwargs):
+    "`fn(*args, **kwargs)` on rank 0, its result sent to every rank (rank 0's error raised on all); alone: just a call."
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()): return fn(*args, **kwargs)
+    box, err = [None], None
+    if rank_distrib() == 0:
+        try: box = [('ok', fn(*args, **kwargs))]
+        except Exception as e: box, err = [('error', f"{type(e).__name__}: {e}")], e
+    torch.distributed.broadcast_object_list(box, 0)
+    if err is not None: raise err
+    kind, value = box[0]
+    if kind == 'error': raise RuntimeError(f"rank 0 failed: {value}")
+    return value
+
+# %% ../nbs/07_learner.ipynb #c53454c8
+class BatchShardDL(DistributedDL):
+    "fastai's `DistributedDL` for training: rank r gets the r-th of WORLD_SIZE parts of every single-process batch."
+    def __init__(self, dl, rank=None, world_size=None, device=None):
+        super().__init__(dl, rank, world_size, device)
+        self.sizes = []
+    def __len__(self): return len(self.dl)                 # as many steps as one process makes
+    def get_idxs(self):
+        idxs = self._broadcast(list(self.dl.get_idxs()), 0)   # rank 0's order (the single-process one)
+        self.n, mine, self.sizes = len(idxs), [], []
+        for s in range(0, len(idxs), self.dl.bs):
+            b = idxs[s:s + self.dl.bs]
+            k = math.ceil(len(b) / self.world_size)
+            b = (b * self.world_size)[:k * self.world_size]     # a short last batch: padded with its own examples
+            mine += b[self.rank * k:(self.rank + 1) * k]; self.sizes.append(k)
+        return mine
+    def create_batches(self, samps):
+        dl, it = self.dl, iter(samps)
+        if dl.dataset is not None: dl.it = iter(dl.dataset)
+        for k in self.sizes: yield dl.do_batch([dl.do_item(i) for i in itertools.islice(it, k)])
+
+class LateDistributedTrainer(DistributedTrainer):
+    "fastai's `DistributedTrainer`, after the callbacks that set what trains (70) and keep the best epoch (55)."
+    order = 90   # DDP wraps a model whose trainable set is final, and unwraps it after the best weights are back
+
+def _hits(preds, targs): return (preds == targs).float().mean()
+
+def ddp_metrics()->list:
+    "Accuracy and macro-F1 on the predictions gathered from every rank (fastai's `accuracy` averages per-rank means)."
+    return [AccumMetric(_hits, dim_argmax=-1, name='accuracy'), MacroF1()]
+
+@contextmanager
+def ddp_ctx(learn:Learner): # a Learner (from `classifier_learner`), in every process of the job
+    "Fit `learn` with DDP in a `torchrun` job (`BatchShardDL` for training, gathered validation); alone: nothing."
+    if not num_distrib(): yield learn; return
+    cpu = next(learn.model.parameters()).device.type == 'cpu'
+    old, cb = list(learn.dls.loaders), LateDistributedTrainer(cpu=cpu)
+    quiet = [c for c in learn.cbs if isinstance(c, ProgressCallback)] if rank_distrib() else []
+    learn.dls.loaders = [BatchShardDL(old[0])] + old[1:]
+    learn.remove_cbs(quiet); learn.add_cb(cb)
+    try:
+        with (_cpu_index_broadcast() if cpu else nullcontext()): yield learn
+    finally:
+        learn.remove_cb(cb); learn.add_cbs(quiet); learn.dls.loaders = old

@@ -200,6 +200,14 @@ def resolve_device(device=AdaptConfig.device, # a `device` setting ('auto', 'cpu
         raise RuntimeError(f"device={device!r}: no CUDA device is available here; use device='cpu' or 'auto'")
     return torch.device(d)
 
+def _check_rows(model, tok, name):
+    "Every id the tokenizer gives must have an embedding row; more rows than tokens (a padded vocabulary) is fine."
+    emb = model.get_input_embeddings() if hasattr(model, 'get_input_embeddings') else None
+    rows = getattr(emb, 'num_embeddings', None)
+    if rows is not None and len(tok) > rows:
+        raise ValueError(f"{name!r}: the tokenizer has {len(tok)} tokens but the model only {rows} embedding rows: "
+                         "give the checkpoint's own tokenizer (or resize the model's embeddings first)")
+
 def load_classifier(name_or_path=AdaptConfig.model, # embedded short name, local dir, .gguf file, or hub id
                     num_labels:int=2, # number of classes
                     label_names=None, # class names in id order (stored in config.id2label)
@@ -230,6 +238,7 @@ def load_classifier(name_or_path=AdaptConfig.model, # embedded short name, local
         raise OSError(f"could not load {name_or_path!r} as a sequence classifier "
                       f"({type(e).__name__}: {e}){_offline_hint(e)}") from e
     if gguf: drop_quantizer(model)
+    _check_rows(model, tok, name_or_path)
     model.config.pad_token_id = tok.pad_token_id
     set_pooling(model, pooling, src)
     return model.to(resolve_device(device)), tok

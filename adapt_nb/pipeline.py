@@ -20,11 +20,11 @@ from .models import load_classifier, checkpoint_tokenizer, record_size, count_pa
 from .sequences import select_task_sequences, NoTaskSequences, split_word_rate
 from .tokenization import TaskTokenizer, resize_token_embeddings, load_tokenizer
 from .sensitivity import (sensitivity_batches, module_sensitivity, sensitivity_scores, select_modules,
-                                  ModuleSelection, reference_scores)
+                                  ModuleSelection, reference_scores, unit_costs)
 from .batching import task_dataloaders
 from .learner import (classifier_learner, SparseFinetune, BestEpoch, TaskRowsEmbedding, run_epochs, hf_model,
                               train_task_rows, rows_splitter)
-from .costs import TrackCosts, measure_costs
+from .costs import TrackCosts, measure_costs, memory_setup, memory_restore
 from .prediction import AdaptedClassifier, evaluate
 from .runs import RunDir, Checkpoint, load_checkpoint, run_fingerprint, run_info, save_run, load_adapted
 
@@ -163,15 +163,17 @@ def select_trainable(model:nn.Module, # the classifier (embedding already grown 
     "Step 2 (eq. 3-6): score every module on `n_sens` training examples, select greedily within the budget."
     cfg = AdaptConfig.of(config, **overrides)
     new_ids = tokenizer.task_ids if isinstance(tokenizer, TaskTokenizer) else []
-    if cfg.selection == 'sensitivity':
+    if cfg.selection == 'sensitivity' or cfg.max_flops is not None:
         batches = sensitivity_batches(tokenizer, task.train['text'], task.train['label'],
                                       **cfg.kwargs_for(sensitivity_batches))
+    if cfg.selection == 'sensitivity':
         sens = module_sensitivity(model, batches, **cfg.kwargs_for(module_sensitivity))
         scores = sensitivity_scores(sens, **cfg.kwargs_for(sensitivity_scores))
     else: scores = reference_scores(module_inventory(model), cfg.selection, cfg.seed)   # the references of ablations
+    costs = None if cfg.max_flops is None else unit_costs(model, batches[len(batches) // 2], scores)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')        # "head alone above budget": SparseFinetune says it better
-        return select_modules(scores, cfg.budget, new_token_ids=new_ids)
+        return select_modules(scores, cfg.budget, new_token_ids=new_ids, costs=costs, max_flops=cfg.max_flops)
 
 # %% ../nbs/08_pipeline.ipynb #d718fc31
 def _adapt_build(model, tokenizer, task, cfg, saved=None)->Trainable:
@@ -218,8 +220,12 @@ def fit(model:nn.Module, # the classifier (or a PEFT wrapper of it)
     rows = cfg.row_lr != 1 and isinstance(tokenizer, TaskTokenizer)   # the new rows get a learning rate of their own
     if rows: train_task_rows(hf_model(model), tokenizer, freeze_base=False)
     learn = classifier_learner(model, dls, lr=lr, cbs=list(cbs) + [TrackCosts()] + ([best] if best else []),
-                               **(dict(splitter=rows_splitter) if rows else {}))
-    if (prec := run_precision(cfg, dev)) != 'fp32': learn.to_bf16() if prec == 'bf16' else learn.to_fp16()
+                               **(dict(splitter=rows_splitter) if rows else {}),
+                               **(dict(metrics=ddp_metrics()) if num_distrib() else {}))  # gathered over the ranks
+    prec = run_precision(cfg, dev)
+    if cfg.checkpointing or cfg.frozen_dtype:     # after the Learner: SparseFinetune has split and frozen the model
+        memory_setup(learn.model, None, cfg.checkpointing, cfg.frozen_dtype, amp=prec)
+    if prec != 'fp32': learn.to_bf16() if prec == 'bf16' else learn.to_fp16()
     if not cfg.progress: learn.remove_cbs([cb for cb in learn.cbs if type(cb).__name__ == 'ProgressCallback'])
     start = 0
     if checkpoints is not None:
@@ -229,9 +235,10 @@ def fit(model:nn.Module, # the classifier (or a PEFT wrapper of it)
     n = count_params(hf_model(learn))          # while the new rows are still their own parameter
     costs.update(n_trainable=n['trainable'], n_params=n['total'], trainable_share=n['share'])
     if start < epochs:
-        with (nullcontext() if cfg.progress else learn.no_logging()):
+        with (nullcontext() if cfg.progress else learn.no_logging()), ddp_ctx(learn):   # alone: no change
             learn.fit_one_cycle(epochs, np.array([lr, lr * cfg.row_lr]) if rows else lr, start_epoch=start)
     elif best is not None: best.before_fit(); best.restore()         # resumed after the last epoch
+    memory_restore(learn.model)                  # fp32 and no checkpointing again before scoring and saving
     costs.update(getattr(learn, 'costs', {}), epochs=epochs, steps=epochs * len(dls.train),
                  best_epoch=None if best is None or best.best is None else best.best['epoch'])
     learn.lr_max, learn.start_epoch = lr, start
@@ -292,9 +299,40 @@ def _build_step(method, clf, tok, task, cfg, knobs, out, say)->tuple:
     s = time.perf_counter() - t
     if tr.selection is not None:
         sel = tr.selection
+        fl = sel.table.attrs.get('flops_share')
         say(f"[adapt] {len(sel.modules)} modules selected + head + {len(sel.new_token_ids)} new rows = "
-            f"{sel.share:.1%} of parameters ({s:.0f} s): {sel.modules[:4]}...")
+            f"{sel.share:.1%} of parameters" + ('' if fl is None else f", {fl:.2f}x an E2E step's FLOPs") +
+            f" ({s:.0f} s): {sel.modules[:4]}..." +
+            (f"; not per example, ranked last: {list(sel.unscored)[:3]}" if getattr(sel, 'unscored', None) else ''))
     return tr, s
+
+# %% ../nbs/08_pipeline.ipynb #8bbeea79
+import dataclasses
+from fastai.torch_core import num_distrib, rank_distrib
+from .learner import distrib_setup, from_rank0, ddp_ctx, ddp_metrics
+
+def _tokens_shared(clf, tok, task, cfg, prev, say)->tuple:
+    "Step 1 in every process: mined on rank 0 alone, its sequences sent to the others, which build the same tokenizer."
+    mine = {}
+    def step():
+        mine['tok'], s = _tokens_step(clf, tok, task, cfg, prev, say)
+        t = mine['tok']
+        return s, (dict(sequences=list(t.sequences), max_gap=t.max_gap, attach=t.attach,
+                        share_position=t.share_position) if isinstance(t, TaskTokenizer) else None)
+    s, spec = from_rank0(step)
+    if 'tok' in mine or spec is None: return mine.get('tok', tok), s      # rank 0 (or alone), or no task tokens
+    tt = TaskTokenizer(tok, **spec)
+    resize_token_embeddings(clf, tt, **cfg.kwargs_for(resize_token_embeddings))
+    return tt, s
+
+def _build_shared(method, clf, tok, task, cfg, knobs, prev, say)->tuple:
+    "Step 2 in every process: the selection made on rank 0 alone and sent to the others, so all train the same modules."
+    mine = {}
+    def step():
+        mine['tr'], s = _build_step(method, clf, tok, task, cfg, knobs, prev, say)
+        return s, mine['tr'].selection
+    s, sel = from_rank0(step)
+    return (mine['tr'] if 'tr' in mine else method.build(clf, tok, task, cfg, saved=sel, **knobs)), s
 
 # %% ../nbs/08_pipeline.ipynb #c3a658b9
 def _finished(out:Path, say)->AdaptResult:
@@ -314,17 +352,17 @@ def _train(method, task, cfg, knobs, rd, fp, resuming, cbs, say, auto=None)->Ada
     run_id = (rd.meta(stage) or {}).get('run_id') if resuming else uuid.uuid4().hex[:12]
     t0, c0, timings = time.perf_counter(), time.process_time(), {}
     clf, tok = run_classifier(task, cfg)
-    if cfg.task_tokens: tok, timings['task_tokens_s'] = _tokens_step(clf, tok, task, cfg, prev, say)
+    if cfg.task_tokens: tok, timings['task_tokens_s'] = _tokens_shared(clf, tok, task, cfg, prev, say)
     record_size(clf)
-    tr, timings['build_s'] = _build_step(method, clf, tok, task, cfg, knobs, prev, say)
+    tr, timings['build_s'] = _build_shared(method, clf, tok, task, cfg, knobs, prev, say)
     info = dict(run_info(task, method.name), knobs=knobs, run_id=run_id, fingerprint=fp,
                 removed=dict(getattr(task, 'removed', {})))
     if stage is not None:         # what a resume needs, before training (a resumed run saves what it still lacks)
         save_run(stage, cfg, info, None if _resumed(prev, 'tokenizer') else tok,
                  None if _resumed(prev, 'selection.json') else tr.selection)
     learn, costs = fit(tr.net, tok, task, cfg, method, list(tr.cbs) + list(cbs or []), fingerprint=fp, say=say,
-                       checkpoints=None if stage is None else stage/'checkpoints')
-    test, valid = score_run(learn, task)
+                       checkpoints=None if stage is None or num_distrib() else stage/'checkpoints')
+    test, valid = from_rank0(score_run, learn, task)      # several processes: scored on rank 0, sent to all
     costs.update(infer_s=test['infer_s'], total_s=time.perf_counter() - t0, total_cpu_s=time.process_time() - c0,
                  **timings, **task_token_costs(tok, task, cfg), **(auto or {}))
     say(f"[adapt] test macro-F1 {test['macro_f1']:.3f} (majority {test['majority_macro_f1']:.3f}), "
@@ -339,6 +377,24 @@ def _train(method, task, cfg, knobs, rd, fp, resuming, cbs, say, auto=None)->Ada
                        cfg, test, valid, costs, learn.lr_max, knobs, str(cfg.model), tr.selection,
                        AdaptedClassifier(net, tok, task.label_names, cfg.max_length, cfg), learn,
                        None if rd is None else rd.out)
+
+# %% ../nbs/08_pipeline.ipynb #cbecca31
+def _train_shared(method, task, cfg, knobs, fp, cbs, say, auto)->AdaptResult:
+    "A saved run in several processes: rank 0 holds the run directory (lock, staging, the atomic move); the others"
+    " train beside it, write nothing, wait for the move and return the same result."
+    if cfg.resume:
+        raise ValueError(f"resume=True under {num_distrib()} processes: resume an interrupted run in one process "
+                         "(without torchrun), or start it again without resume (with overwrite)")
+    if rank_distrib() != 0:
+        from_rank0(None)                                   # rank 0 opened the run directory (or its error stops us)
+        res = _train(method, task, cfg, knobs, None, fp, False, cbs, say, auto)
+        from_rank0(None)                                   # the run directory is in place
+        return dataclasses.replace(res, out_dir=RunDir(cfg.out_dir).out)
+    with RunDir(cfg.out_dir) as rd:
+        from_rank0(rd.begin, fp, cfg)
+        res = _train(method, task, cfg, knobs, rd, fp, False, cbs, say, auto)
+    from_rank0(lambda: None)
+    return res
 
 # %% ../nbs/08_pipeline.ipynb #f6375285
 def resolve_task_tokens(task:TaskData, # the prepared task: its training texts are measured
@@ -366,7 +422,8 @@ def run(method:Method, # the method (see `adapt_nb.methods.METHODS` for all of t
        )->AdaptResult:
     "One run of `method` on `task`: the path every method takes, from `adapt()` and from `run_method`."
     cfg, knobs = method_settings(method, config, **kw)
-    say = log if cfg.progress else (lambda *a, **k: None)
+    world = distrib_setup(cfg.device)             # under torchrun / accelerate launch: join the process group
+    say = log if cfg.progress and rank_distrib() == 0 else (lambda *a, **k: None)
     set_seed(cfg.seed)
     task = prepare_task(task, cfg)
     if cfg.out_dir is not None and (method.run is not None or not method.saves):
@@ -379,6 +436,7 @@ def run(method:Method, # the method (see `adapt_nb.methods.METHODS` for all of t
     say(f"[adapt] {method.name}: {task}")
     if cfg.out_dir is None: return _train(method, task, cfg, knobs, None, None, False, cbs, say, auto)
     fp = run_fingerprint(task, cfg, method.name, knobs)
+    if world: return _train_shared(method, task, cfg, knobs, fp, cbs, say, auto)
     with RunDir(cfg.out_dir) as rd:
         state = rd.begin(fp, cfg)
         if state == 'finished': return _finished(rd.out, say)

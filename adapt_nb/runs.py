@@ -10,6 +10,7 @@ import pandas as pd, torch
 from torch import nn
 from fastai.callback.core import Callback
 from fastcore.basics import patch
+from dataclasses import fields
 from .config import AdaptConfig
 from .files import fix_modes, write_json, read_json, atomic_dir, atomic_file, file_lock
 from .data import TaskData
@@ -45,7 +46,9 @@ def fingerprint_diff(old:dict, new:dict)->str:
     for s in sorted(set(old.get('data', {})) | set(new.get('data', {}))):
         if old.get('data', {}).get(s) != new.get('data', {}).get(s): out.append(f"the data of the {s} split")
     so, sn = {**old.get('settings', {}), **old.get('knobs', {})}, {**new.get('settings', {}), **new.get('knobs', {})}
-    out += [f"{k} {so.get(k)!r} vs {sn.get(k)!r}" for k in sorted(set(so) | set(sn)) if so.get(k) != sn.get(k)]
+    new_field = {f.name: f.default for f in fields(AdaptConfig)}   # a setting added after the old run was saved
+    out += [f"{k} {so.get(k)!r} vs {sn.get(k)!r}" for k in sorted(set(so) | set(sn)) if so.get(k) != sn.get(k)
+            and not (k not in so and k in new_field and sn.get(k) == new_field[k])]
     return '; '.join(out)
 
 # %% ../nbs/07c_runs.ipynb #1591a844
@@ -217,8 +220,9 @@ def load_adapted(path, # a directory written by `adapt(..., out_dir=path)`
     model.eval()
     if device is not None: model.to(resolve_device(device))
     n_rows, names = model.get_input_embeddings().num_embeddings, meta['label_names']
-    if len(tok) != n_rows:
-        raise ValueError(f"{p}: the tokenizer has {len(tok)} tokens but the model {n_rows} embedding rows")
+    if len(tok) > n_rows:        # more rows than tokens is a padded vocabulary (see `resize_token_embeddings`)
+        raise ValueError(f"{p}: the tokenizer has {len(tok)} tokens but the model only {n_rows} embedding rows: the "
+                         "files come from different runs; rerun it")
     if len(names) != model.config.num_labels:
         raise ValueError(f"{p}: {len(names)} label names {names} but the model's head has {model.config.num_labels} "
                          "outputs: the files come from different runs; rerun it")

@@ -6,7 +6,7 @@
 __all__ = ['example_stat', 'index_of_dispersion', 'length_bins', 'relative_to_length', 'linear_sq_grad_norms',
            'embedding_sq_grad_norms', 'generic_sq_grad_norms', 'warm_up_head', 'module_sensitivity', 'grad_norms_loop',
            'sensitivity_batches', 'sensitivity_scores', 'ModuleSelection', 'select_modules', 'reference_scores',
-           'plot_sensitivity']
+           'count_flops', 'unit_costs', 'selection_flops', 'plot_sensitivity']
 
 # %% ../nbs/06_sensitivity.ipynb #7b6a7a51
 import json, math, warnings
@@ -19,7 +19,7 @@ from torch.func import functional_call, vjp, vmap
 from tqdm.auto import tqdm
 from .checks import check_choice
 from .config import (AdaptConfig, check_share, check_n_sens, check_beta, check_normalize, check_warmup_steps,
-                             REFERENCE_SELECTIONS)
+                             REFERENCE_SELECTIONS, check_max_flops)
 from .models import module_inventory
 
 # %% ../nbs/06_sensitivity.ipynb #09d1d1b6
@@ -163,58 +163,130 @@ def warm_up_head(model:nn.Module, # a classifier returning `.logits`
     return saved
 
 # %% ../nbs/06_sensitivity.ipynb #53360862
+def _scaled(mod, g):
+    "The gradient reaching an embedding's rows: a scaled embedding (Gemma 3's `embed_scale`) scales it too."
+    s = getattr(mod, 'embed_scale', None)
+    return g if s is None else g * torch.as_tensor(s, dtype=g.dtype, device=g.device)
+
+def _generic_calls(mod, xs, gs):
+    "`generic_sq_grad_norms` of a module run several times per forward: each example's gradient summed over the calls."
+    params = {k: p.detach() for k, p in mod.named_parameters(recurse=False)}
+    def one(xi, gi):
+        _, pull = vjp(lambda ps: tuple(functional_call(mod, ps, (x[None],)) for x in xi), params)
+        return pull(tuple(g[None] for g in gi))[0]
+    grads = vmap(one)(tuple(x.detach() for x in xs), tuple(gs))
+    return sum(_wide(v).reshape(xs[0].shape[0], -1).pow(2).sum(1) for v in grads.values())
+
+def _sq_norms_of_calls(mod, xs, gs):
+    "Per-example squared gradient norms of a leaf from its calls' inputs `xs` and output gradients `gs`."
+    if len(xs) > 1 and isinstance(mod, (nn.Linear, nn.Embedding)):   # the calls' positions side by side: same sums
+        B, lin = xs[0].shape[0], isinstance(mod, nn.Linear)
+        x = torch.cat([x.reshape(B, -1, x.shape[-1]) if lin else x.reshape(B, -1) for x in xs], 1)
+        xs, gs = [x], [torch.cat([g.reshape(B, -1, g.shape[-1]) for g in gs], 1)]
+    if len(xs) > 1: return _generic_calls(mod, xs, gs)
+    x, g = xs[0], gs[0]
+    if isinstance(mod, nn.Linear): return linear_sq_grad_norms(x, g, mod.bias is not None)
+    if isinstance(mod, nn.Embedding): return embedding_sq_grad_norms(x, _scaled(mod, g), mod.padding_idx)
+    return generic_sq_grad_norms(mod, x, g)
+
+def _shape(t): return tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+
 class _Hooks:
-    "Forward hooks for the output statistic of each unit, and output-gradient hooks for the per-example gradient norms."
+    """Forward hooks for the output statistic of each unit, and output-gradient hooks for the per-example gradient
+    norms. A unit whose output, or a leaf's input or output, is not per example is recorded in `skip` ({unit: why})."""
     def __init__(self, model, inv, stat):
         self.mods, self.stat, self.handles = dict(model.named_modules()), stat, []
         self.unit_of = {l: i for i, ls in enumerate(inv['leaves']) for l in ls}
         for i, n in enumerate(inv['name']): self.handles.append(self.mods[n].register_forward_hook(self._stat_hook(i)))
         for l in self.unit_of:
-            self.handles.append(self.mods[l].register_forward_pre_hook(self._expand_hook))
+            self.handles.append(self.mods[l].register_forward_pre_hook(self._expand_hook(l)))
             self.handles.append(self.mods[l].register_forward_hook(self._grad_hook(l)))
-        self.n, self.active = len(inv), False
-    def start(self, mask):
-        self.mask, self.calls, self.active = mask, set(), True
+        self.n, self.active, self.probe, self.skip, self.ran = len(inv), False, False, {}, set()
+    def start(self, mask, probe=False):
+        "A new batch (`probe`: shapes are checked, nothing is measured)."
+        self.mask, self.active, self.probe, self.xs, self.gs = mask, True, probe, {}, {}
         self.stats = torch.zeros(self.n, mask.shape[0], dtype=torch.float64)
+        self.calls = torch.zeros(self.n, 1, dtype=torch.float64)
         self.sq = torch.zeros(self.n, mask.shape[0], dtype=torch.float64)
+    def _per_example(self, t): return isinstance(t, torch.Tensor) and t.dim() > 0 and t.shape[0] == self.mask.shape[0]
     def _stat_hook(self, i):
         def hook(mod, args, out):
-            if not self.active: return  # e.g. the module's own re-run inside `generic_sq_grad_norms`
+            if not self.active or i in self.skip: return  # e.g. the module's own re-run inside `generic_sq_grad_norms`
             y = _first_tensor(out)
-            if y is not None: self.stats[i] = example_stat(y, self.mask, self.stat).double().cpu()
+            if y is None: return
+            if not self._per_example(y):
+                self.skip[i] = f"output {_shape(y)} for a batch of {self.mask.shape[0]}"; return
+            if self.probe: return
+            self.stats[i] += example_stat(y, self.mask, self.stat).double().cpu(); self.calls[i] += 1
         return hook
-    def _expand_hook(self, mod, args):
-        "A leaf fed one input for the whole batch (BERT's position ids, (1, T)) gets it per example."
-        B = self.mask.shape[0]
-        x = args[0] if args else None
-        if self.active and isinstance(x, torch.Tensor) and x.dim() >= 2 and x.shape[0] == 1 < B:
-            return (args[0].expand(B, *args[0].shape[1:]),) + tuple(args[1:])
+    def _expand_hook(self, name):
+        def hook(mod, args):
+            "A leaf fed ids for the whole batch (BERT's position ids, (1, T)) gets them per example (not vectors: a "
+            "Linear reading DeBERTa's relative embeddings, (1, 2k, H), must give the shape the model expects)."
+            B, x = self.mask.shape[0], args[0] if args else None
+            if (self.active and self.unit_of[name] not in self.skip and isinstance(x, torch.Tensor) and x.dim() >= 2
+                    and x.shape[0] == 1 < B and not x.is_floating_point()):
+                return (x.expand(B, *x.shape[1:]),) + tuple(args[1:])
+        return hook
     def _grad_hook(self, name):
+        i = self.unit_of[name]
         def hook(mod, args, out):
-            if not self.active: return
-            if name in self.calls:
-                raise RuntimeError(f"module {name} runs more than once per forward pass: per-example gradient "
-                                   "norms from hooks need one call; exclude it via head= or use another model")
-            self.calls.add(name)
-            x, y = args[0], _first_tensor(out)
-            if not isinstance(y, torch.Tensor) or not isinstance(x, torch.Tensor):
-                raise TypeError(f"module {name}: per-example gradients need one tensor input and a tensor output")
-            if x.shape[0] != self.mask.shape[0] or y.shape[0] != self.mask.shape[0]:
-                raise ValueError(f"module {name} sees batch size {x.shape[0]}, the batch has {self.mask.shape[0]}: "
-                                 "per-example gradients need its inputs per example")
+            if not self.active or i in self.skip: return
+            self.ran.add(name)
+            x, y = args[0] if args else None, _first_tensor(out)
+            if not (self._per_example(x) and self._per_example(y)):
+                self.skip[i] = f"{name}: input {_shape(x)}, output {_shape(y)} for a batch of {self.mask.shape[0]}"
+                return
+            if self.probe: return
+            k = len(self.xs.setdefault(name, [])); self.xs[name].append(x.detach())
             if not y.requires_grad: y.requires_grad_()
-            x = x.detach()
-            y.register_hook(lambda g: self._accumulate(name, mod, x, g))
+            y.register_hook(lambda g: self._arrived(name, mod, k, g))
         return hook
-    def _accumulate(self, name, mod, x, g):
-        if isinstance(mod, nn.Linear): s = linear_sq_grad_norms(x, g, mod.bias is not None)
-        elif isinstance(mod, nn.Embedding): s = embedding_sq_grad_norms(x, g, mod.padding_idx)
-        else: s = generic_sq_grad_norms(mod, x, g)
-        self.sq[self.unit_of[name]] += s.double().cpu()
+    def _arrived(self, name, mod, k, g):
+        "The output gradient of call `k`: once every call of the leaf has its gradient, the leaf's norms."
+        self.gs.setdefault(name, {})[k] = g
+        if len(self.gs[name]) == len(self.xs[name]): self._accumulate(name, mod)
+    def _accumulate(self, name, mod):
+        xs, gs, i = self.xs.pop(name), self.gs.pop(name), self.unit_of[name]
+        if i in self.skip: return
+        ks = sorted(gs)       # a call whose output reaches no loss has a zero gradient: leaving it out is exact
+        self.sq[i] += _sq_norms_of_calls(mod, [xs[k] for k in ks], [gs[k] for k in ks]).double().cpu()
+    def flush(self):
+        "After the backward pass: the leaves with calls whose gradient never came."
+        for name in [n for n in self.gs if n in self.xs]: self._accumulate(name, self.mods[name])
+    def result(self)->tuple:
+        "(examples, units) statistics (the mean over a unit's calls) and squared gradient norms of the batch."
+        return (self.stats / self.calls.clamp(min=1)).T.clone(), self.sq.T.clone()
     def remove(self):
         for h in self.handles: h.remove()
 
 # %% ../nbs/06_sensitivity.ipynb #c872feb2
+def _peek(batches)->tuple:
+    "(first batch or None, the batches from the start): a one-pass iterable is read once."
+    if isinstance(batches, (list, tuple)): return (batches[0] if batches else None), batches
+    it = iter(batches); first = next(it, None)
+    def again():
+        yield first; yield from it
+    return first, ([] if first is None else again())
+
+def _probe(model, hooks, batch):
+    "Shapes on one example of the first batch: a unit whose leading size equals the batch's by chance (a (T, T) "
+    "relative position bias with T = batch size) shows here as not per example."
+    inp, _ = _model_inputs(model, _slice(batch, 1))
+    if inp['attention_mask'].shape[1] < 2: return      # T = 1 = batch size: nothing to tell apart
+    hooks.start(inp['attention_mask'], probe=True)
+    try:
+        with torch.no_grad(): model(**inp)
+    finally: hooks.active = False
+
+def _unmeasured(hooks, inv)->dict:
+    "{unit name: why} for the units left out of I and G: not per example, or a leaf that never runs as a module."
+    for i, ls in enumerate(inv['leaves']):
+        quiet = [l for l in ls if l not in hooks.ran]
+        if quiet and i not in hooks.skip:
+            hooks.skip[i] = f"{quiet[0]} never runs as a module (its parameters are read directly)"
+    return {inv['name'].iat[i]: why for i, why in sorted(hooks.skip.items())}
+
 def module_sensitivity(model:nn.Module,       # a classifier returning `.logits`
                        batches,                # iterable of dicts of tensors: input_ids, attention_mask, labels, ...
                        granularity:str='leaf', # 'leaf' or 'block' (see `module_inventory`)
@@ -235,11 +307,13 @@ def module_sensitivity(model:nn.Module,       # a classifier returning `.logits`
     stats, sqs, lens, n = [], [], [], 0
     if warmup_steps: batches = list(batches)
     total = len(batches) if hasattr(batches, '__len__') else None
+    first, batches = _peek(batches)
     saved = warm_up_head(model, batches, warmup_steps, warmup_lr, head) if warmup_steps else {}
     hooks, was_training = _Hooks(model, inv, stat), model.training
     try:
         model.eval()
         for p in flags: p.requires_grad_(False)  # only activation gradients: per-parameter grads come from the hooks
+        if first is not None: _probe(model, hooks, first)
         for batch in tqdm(batches, total=total, disable=not progress, desc='sensitivity', leave=False):
             if max_examples is not None:
                 if n >= max_examples: break
@@ -248,8 +322,8 @@ def module_sensitivity(model:nn.Module,       # a classifier returning `.logits`
             hooks.start(inp['attention_mask'])
             loss = loss_func(model(**inp).logits, y)
             hooks.active = False
-            loss.backward()
-            stats.append(hooks.stats.T.clone()); sqs.append(hooks.sq.T.clone()); n += len(y)
+            loss.backward(); hooks.flush()
+            st, sq = hooks.result(); stats.append(st); sqs.append(sq); n += len(y)
             lens.append(inp['attention_mask'].sum(1).cpu())
     finally:
         hooks.remove()
@@ -258,11 +332,18 @@ def module_sensitivity(model:nn.Module,       # a classifier returning `.logits`
         for p, f in flags.items(): p.requires_grad_(f)
         model.train(was_training)
     if n == 0: raise ValueError("batches: no examples (empty iterable or max_examples=0)")
-    st, gn = torch.cat(stats).numpy(), torch.cat(sqs).sqrt().numpy()
+    return _sensitivity_table(inv, torch.cat(stats).numpy(), torch.cat(sqs).sqrt().numpy(), torch.cat(lens).numpy(),
+                              _unmeasured(hooks, inv), per_example, n_examples=n, stat=stat,
+                              length_adjust=length_adjust, warmup_steps=warmup_steps)
+
+def _sensitivity_table(inv, st, gn, lens, skip, per_example, **attrs):
+    "The inventory with I and G; the units in `skip` get NaN (ranked last) and are named in `attrs['not_per_example']`."
     out = inv.copy()
-    out['I'] = index_of_dispersion(relative_to_length(st, torch.cat(lens).numpy()) if length_adjust else st)
+    out['I'] = index_of_dispersion(relative_to_length(st, lens) if attrs['length_adjust'] else st)
     out['G'] = gn.mean(0)
-    out.attrs.update(inv.attrs, n_examples=n, stat=stat, length_adjust=length_adjust, warmup_steps=warmup_steps)
+    cols = np.flatnonzero(inv['name'].isin(list(skip)).to_numpy())
+    out.loc[out.index[cols], ['I', 'G']] = np.nan; st[:, cols] = np.nan; gn[:, cols] = np.nan
+    out.attrs.update(inv.attrs, **attrs, not_per_example=skip)
     return (out, st, gn) if per_example else out
 
 # %% ../nbs/06_sensitivity.ipynb #042620fc
@@ -394,11 +475,20 @@ def from_dict(cls:ModuleSelection, d:dict)->ModuleSelection:
                int(d['n_total']), float(d['budget']), t)
 
 # %% ../nbs/06_sensitivity.ipynb #bb5507d4
+def _flop_room(costs, max_flops, new):
+    "The FLOP cap, the reach the selection starts from, and whether the new rows fit under the cap."
+    if costs is None: raise ValueError("max_flops needs costs: pass costs=unit_costs(model, batch)")
+    cap, reach = check_max_flops(max_flops) * costs.attrs['e2e'], costs.attrs['head']
+    rows_fit = bool(new) and _rows_reach(costs) <= cap
+    return cap, (max(reach, _rows_reach(costs)) if rows_fit else reach), rows_fit
+
 def select_modules(scores:pd.DataFrame, # output of `sensitivity_scores` (column S)
                    budget:float=AdaptConfig.budget, # share of ALL model parameters to train (paper: 0.05-0.2)
                    new_token_ids=(),    # embedding rows of new task tokens: always trainable, counted in the budget
+                   costs:pd.DataFrame=None, # `unit_costs` output: needed with `max_flops`
+                   max_flops:float|None=None, # training FLOPs at most this share of E2E's (None: parameters only)
                   )->ModuleSelection:
-    "Highest S first, skipping units that would overshoot, until nothing more fits in `budget`; head + new rows always."
+    "Highest S first, skipping units that would overshoot the parameter (or FLOP) budget; head + new rows always."
     if 'S' not in scores.columns: raise ValueError("scores: needs column S (run sensitivity_scores first)")
     budget = check_share(budget)
     a = scores.attrs
@@ -406,19 +496,29 @@ def select_modules(scores:pd.DataFrame, # output of `sensitivity_scores` (column
     if new and (a.get('embedding') is None or not all(0 <= i < a['vocab'] for i in new)):
         raise ValueError(f"new_token_ids: must be rows of the input embedding (0..{a.get('vocab')}); resize the model "
                          "first")
+    if max_flops is not None:
+        cap_f, reach, rows_fit = _flop_room(costs, max_flops, new)
+        c = costs.set_index('name')
+        frozen, new = (0, new) if rows_fit else (len(new), [])
     row_params = len(new) * (a.get('embedding_dim') or 0)
     t = scores.copy()
     has_emb = t['leaves'].map(lambda ls: a.get('embedding') in ls)
-    n, cap = int(t.loc[t['head'], 'n_params'].sum()), budget * a['n_total']
+    n, cap, w = int(t.loc[t['head'], 'n_params'].sum()), budget * a['n_total'], 0.
     if not (t['head'] & has_emb).any(): n += row_params
     if n > cap:
         warnings.warn(f"head and new token rows alone are {n / a['n_total']:.2%} of parameters, above budget={budget}")
     t['selected'], t['order'] = False, -1
     chosen = []
     for i in t[~t['head']].sort_values('S', ascending=False, kind='stable').index:
-        extra = int(t.at[i, 'n_params']) - (row_params if has_emb[i] else 0)
-        if n + extra <= cap:
-            n += extra; t.at[i, 'selected'] = True; t.at[i, 'order'] = len(chosen); chosen.append(t.at[i, 'name'])
+        extra, name = int(t.at[i, 'n_params']) - (row_params if has_emb[i] else 0), t.at[i, 'name']
+        if n + extra > cap: continue
+        if max_flops is not None:
+            r = max(reach, c.at[name, 'reach'])
+            if r + w + c.at[name, 'w_flops'] > cap_f: continue
+            reach, w = r, w + c.at[name, 'w_flops']
+        n += extra; t.at[i, 'selected'] = True; t.at[i, 'order'] = len(chosen); chosen.append(name)
+    if max_flops is not None:
+        t.attrs.update(max_flops=max_flops, rows_frozen=frozen, flops_share=(reach + w) / costs.attrs['e2e'])
     return ModuleSelection(chosen, list(t.loc[t['head'], 'name']), new, a.get('embedding'), n, a['n_total'], budget, t)
 
 # %% ../nbs/06_sensitivity.ipynb #c8da1207
@@ -433,6 +533,76 @@ def reference_scores(inv:pd.DataFrame, # `module_inventory` (or `module_sensitiv
     else: out['S'] = out['layer'] + (1 - np.arange(len(out)) / len(out)) / 2   # within a layer: inventory order
     out.attrs.update(inv.attrs, selection=kind)
     return out
+
+# %% ../nbs/06_sensitivity.ipynb #7274b7c6
+def count_flops(fn, # a function of no arguments (e.g. a forward and backward pass)
+                by_module:bool=False, # also return the FLOPs of each module (`FlopCounterMode.get_flop_counts`)
+               ):
+    "FLOPs of `fn()` by `FlopCounterMode`, the CPU attention kernel counted with torch's own SDPA formulas."
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count, sdpa_backward_flop_count
+    aten = torch.ops.aten
+    cpu_sdpa = {   # torch counts the CUDA attention kernels but not the CPU one (0 FLOPs): the same formulas for it
+        aten._scaled_dot_product_flash_attention_for_cpu:
+            lambda q, k, v, *a, out_shape=None, **kw: sdpa_flop_count(q, k, v),
+        aten._scaled_dot_product_flash_attention_for_cpu_backward:
+            lambda g, q, k, v, *a, out_shape=None, **kw: sdpa_backward_flop_count(g, q, k, v)}
+    with FlopCounterMode(display=False, custom_mapping=cpu_sdpa) as fc: fn()
+    if not by_module: return fc.get_total_flops()
+    return fc.get_total_flops(), {k: sum(v.values()) for k, v in fc.get_flop_counts().items()}
+
+# %% ../nbs/06_sensitivity.ipynb #a648c8d0
+def _step_flops(model, inp, y, loss_func, train)->int:
+    "FLOPs of one forward and backward pass with only the parameters in `train` (a list) trainable."
+    for p in model.parameters(): p.requires_grad_(False)
+    for p in train: p.requires_grad_(True)
+    try: return count_flops(lambda: loss_func(model(**inp).logits, y).backward())
+    finally:
+        for p in train: p.grad = None
+
+def unit_costs(model:nn.Module, # a classifier returning `.logits`
+               batch:dict,       # one batch as for `module_sensitivity` (input_ids, attention_mask, labels)
+               inv:pd.DataFrame=None, # `module_inventory` / `module_sensitivity` output (None: the inventory)
+               max_examples:int=8, # count on the first examples of the batch only (FLOPs scale with them)
+               loss_func=None,   # (logits, labels) -> loss; default: cross-entropy
+              )->pd.DataFrame:   # `inv` with columns reach, w_flops; attrs e2e, head (FLOPs of one step)
+    "Training FLOPs of each unit on one batch: `reach` (forward, head and input gradients down to it) and `w_flops`."
+    inv = module_inventory(model) if inv is None else inv
+    loss_func = loss_func or (lambda logits, y: F.cross_entropy(logits.float(), y))
+    inp, y = _model_inputs(model, _slice(batch, max_examples))
+    mods, root = dict(model.named_modules()), type(model).__name__
+    flags, was_training = {p: p.requires_grad for p in model.parameters()}, model.training
+    def params(names): return list({id(p): p for n in names for p in mods[n].parameters()}.values())
+    head = list(inv.loc[inv['head'], 'name'])
+    try:
+        model.eval()                       # FLOPs do not depend on dropout; eval keeps the counts repeatable
+        with torch.no_grad(): _, per_mod = count_flops(lambda: model(**inp), by_module=True)
+        e2e = _step_flops(model, inp, y, loss_func, list(model.parameters()))
+        alone = [_step_flops(model, inp, y, loss_func, params(head + ([] if h else [n])))
+                 for n, h in zip(inv['name'], inv['head'])]
+    finally:
+        for p, f in flags.items(): p.requires_grad_(f)
+        model.train(was_training)
+    out = inv.copy()
+    out['w_flops'] = [0 if h else sum(per_mod.get(f'{root}.{l}', 0) for l in ls)
+                      for ls, h in zip(inv['leaves'], inv['head'])]
+    out['reach'] = np.array(alone) - out['w_flops'].to_numpy()
+    out.attrs.update(inv.attrs, e2e=e2e, head=min(alone), cost_examples=len(y))
+    return out
+
+# %% ../nbs/06_sensitivity.ipynb #f1eab5a7
+def selection_flops(costs:pd.DataFrame, # `unit_costs` output
+                    units,              # names of the selected units
+                    rows:bool=False,    # the new token rows train too (their reach is the input embedding's)
+                   )->float:            # predicted FLOPs of a training step, as a share of an E2E step
+    "cost(U) = max reach + sum of weight FLOPs, over the head and `units`, relative to `costs.attrs['e2e']`."
+    a, t = costs.attrs, costs.set_index('name')
+    reach = max([a['head']] + [t.at[u, 'reach'] for u in units] + ([_rows_reach(costs)] if rows else []))
+    return float((reach + sum(t.at[u, 'w_flops'] for u in units)) / a['e2e'])
+
+def _rows_reach(costs):
+    "The reach of the input embedding's rows: the unit that holds the embedding (or the deepest reach there is)."
+    emb = costs['leaves'].map(lambda ls: costs.attrs.get('embedding') in ls)
+    return float(costs.loc[emb, 'reach'].max() if emb.any() else costs['reach'].max())
 
 # %% ../nbs/06_sensitivity.ipynb #a6fd30e6
 def plot_sensitivity(scores:pd.DataFrame, # output of `module_sensitivity` / `sensitivity_scores`
@@ -454,3 +624,17 @@ def plot_sensitivity(scores:pd.DataFrame, # output of `module_sensitivity` / `se
             ax.add_patch(plt.Rectangle(xy, 1, 1, fill=False, ec='red', lw=2))
     ax.set_title(col); ax.set_xlabel('layer'); ax.set_ylabel('')
     return ax
+
+# %% ../nbs/06_sensitivity.ipynb #730267ee
+@patch(as_prop=True)
+def unscored(self:ModuleSelection)->dict:
+    "{unit: why} for the units `module_sensitivity` could not score per example (ranked last; see Architectures)."
+    return dict(self.table.attrs.get('not_per_example') or {})
+
+@patch
+def __repr__(self:ModuleSelection):
+    u = self.unscored
+    more = f"; {len(u)} unscored: {', '.join(list(u)[:2])}{', ...' if len(u) > 2 else ''}" if u else ''
+    return (f"ModuleSelection({len(self.modules)} units + {len(self.head)} head + "
+            f"{len(self.new_token_ids)} new rows: "
+            f"{self.n_trainable:,}/{self.n_total:,} = {self.share:.2%} of parameters, budget {self.budget:.0%}{more})")

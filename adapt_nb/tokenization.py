@@ -894,6 +894,9 @@ def resize_token_embeddings(model,                  # a transformers model (enco
                             seed:int=AdaptConfig.seed, # seed of the random init
                            ):
     "Grow `model`'s embeddings to `len(task_tokenizer)` rows and initialise the task-token rows (tied heads kept tied)."
+    # Task token k is row n_base + k (n_base = len(base tokenizer)). A padded vocabulary (more rows than tokens, as
+    # Qwen's or Phi-3's) gives its spare rows, which no token maps to, to the first task tokens; the matrix grows
+    # only for the task tokens beyond them, and spare rows left over stay unused (`load_adapted` accepts them).
     import torch
     if not isinstance(task_tokenizer, TaskTokenizer):
         raise TypeError(f"task_tokenizer must be a TaskTokenizer, got {type(task_tokenizer).__name__}")

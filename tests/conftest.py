@@ -1,9 +1,15 @@
 "Shared fixtures: a tiny random BERT with the embedded MiniLM tokenizer and a small labelled CSV (fast CLI runs)."
-import os, textwrap
+import functools, os, textwrap
 import pandas as pd, pytest
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 from adapt_nb.data import load_rotten_tomatoes
-from adapt_nb.models import embedded_path
+from adapt_nb.models import checkpoint_tokenizer, embedded_path
+
+# Tiny random models of any family: keyword arguments that set every config class's sizes (each takes its own names).
+SIZES = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, num_key_value_heads=2,
+             n_embd=32, n_layer=2, n_head=2, dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=128,
+             n_positions=128, num_labels=3)
+base_tokenizer = functools.lru_cache(checkpoint_tokenizer)          # loading SmolLM2's from its GGUF file takes seconds
 
 # Run the CLI with os.replace slowed down and announced, so that a kill can be aimed at a save in progress.
 RUNNER = textwrap.dedent('''

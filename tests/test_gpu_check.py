@@ -208,3 +208,14 @@ def test_cuda_adapt_saves_a_model_that_reloads_on_cpu(tmp_path):
     texts = task.test['text'].tolist()
     here, cpu = predict_logits(r.learn, r.tokenizer, texts, max_length=32), load_adapted(tmp_path/'run').logits(texts)
     assert abs(here - cpu).max() < 1e-3
+
+def test_ddp_step_flags_and_skip_without_cuda(tmp_path):
+    "The DDP smoke step's flags are `adapt_nb run`'s; without CUDA (or in smoke mode, on the CPU) it is skipped, quickly."
+    from adapt_nb.cli import run_parser
+    flags = gc.cli_flags(dict(n_train=64, epochs=1, progress=False, task_tokens=True))
+    assert flags == ['--n_train', '64', '--epochs', '1', '--no-progress', '--task_tokens']
+    a = run_parser().parse_args(flags)
+    assert (a.n_train, a.epochs, a.progress, a.task_tokens) == (64, 1, False, True)
+    res, failures = {}, []
+    gc.ddp_step(res, failures, gc.SMOKE, 'cpu', tmp_path, deadline=0)
+    assert 'skipped' in res['ddp'] and failures == []

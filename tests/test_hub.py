@@ -3,22 +3,21 @@ mode on the whole RT test split; runs of a tiny random BERT and a tiny random Ll
 with and without task tokens) load through `pipeline(..., trust_remote_code=True)` with `load_adapted`'s probabilities,
 refuse to load without it, survive `save_pretrained` round trips, and write the same model card when written again or
 finished by a resume."""
-import functools, json, os, shutil, subprocess, sys, textwrap
+import json, os, shutil, subprocess, sys, textwrap
 import numpy as np, pytest
 from huggingface_hub import ModelCard
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
 from transformers import pipeline
 from adapt_nb.data import load_task, load_rotten_tomatoes
 from adapt_nb.hub import MODELING_FILE, TOKENIZER_FILE, PIPELINE_FILE, export_run, write_tokenizer_view
-from adapt_nb.models import checkpoint_tokenizer
 from adapt_nb.pipeline import adapt
 from adapt_nb.runs import load_adapted
 from adapt_nb.tokenization import TaskTokenizer
+from conftest import SIZES, base_tokenizer
 
 RT = load_rotten_tomatoes()
 TEST = RT.test['text'].tolist()
 TINY = dict(epochs=1, min_steps=0, bs=16, max_length=32, n_sens=16, count_flops=0, progress=False)
-base_tokenizer = functools.lru_cache(checkpoint_tokenizer)          # loading SmolLM2's from its GGUF file takes seconds
 
 
 def proba(p, texts, names, bs=16):
@@ -181,9 +180,6 @@ def test_card_is_written_again_the_same(tiny_setup, data, tmp_path):
 FAMILIES = [('BertConfig', 'minilm', 'cls'), ('RobertaConfig', 'minilm', 'mean'), ('DebertaV2Config', 'minilm', 'mean'),
             ('DistilBertConfig', 'minilm', 'cls'), ('GPT2Config', 'smollm2', 'last'), ('LlamaConfig', 'smollm2', 'mean'),
             ('Qwen2Config', 'smollm2', 'last'), ('MistralConfig', 'smollm2', 'mean')]
-SIZES = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, num_key_value_heads=2,
-             n_embd=32, n_layer=2, n_head=2, dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=128,
-             n_positions=128, num_labels=3)
 
 
 @pytest.mark.parametrize('config,tokenizer,pooling', FAMILIES, ids=[f[0] for f in FAMILIES])

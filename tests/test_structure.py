@@ -155,6 +155,7 @@ NOT_SETTINGS = {
     ('tokenization', '__call__', 'max_length'): "the transformers tokenizer API: None truncates nothing",
     ('tokenization', 'oracle_occurrences', 'max_gap'): "a brute-force oracle: any gap unless told",
     ('learner', 'SparseFinetune.__init__', 'selection'): "a ModuleSelection object, not the `selection` rule",
+    ('sensitivity', 'select_modules', 'max_flops'): "a primitive on given scores: no FLOP cap unless costs are given",
     ('prediction', 'predict_logits', 'bs'): "inference batch (no gradients): twice the training batch",
     ('prediction', 'AdaptedClassifier.logits', 'bs'): "inference batch", ('prediction', 'AdaptedClassifier.predict', 'bs'): "inference batch",
     ('prediction', 'AdaptedClassifier.predict_proba', 'bs'): "inference batch", ('prediction', 'evaluate', 'bs'): "inference batch",

@@ -20,6 +20,9 @@ measured, and none starts after `--budget_s` seconds (the reload excepted: it ta
 4. reload: the seed-0 AdaPT model, saved where it trained and reloaded on the CPU, predicts the same test labels;
 5. bert: throughput and peak memory of AdaPT vs E2E on a BERT-base-sized model built from its config (random
    weights, the MiniLM tokenizer: same uncased WordPiece vocabulary);
+5b. ddp: the main job (`python -m adapt_nb.cli run`) under `torchrun --nproc_per_node 1` on the GPU: DDP with nccl, the
+   selection and scores sent from rank 0, the run directory written by rank 0 (skipped where there is no GPU: CI's
+   `tests/test_ddp.py` runs the same path in 2 CPU processes);
 6. notebooks: `nbdev_test --flags gpu` on the notebooks that have `#| gpu` cells (needs CUDA; `--notebooks run` on a
    CPU runs them without the flag, to check that the bundle's nbdev stack works).
 
@@ -35,9 +38,10 @@ for k, v in dict(TOKENIZERS_PARALLELISM='false', HF_HUB_OFFLINE='1', HF_DATASETS
     os.environ.setdefault(k, v)
 
 # sizes: the full check (GPU) and the smoke mode (CPU, CI)
-FULL = dict(seeds=(0, 1, 2), rt=dict(), bert=dict(n_train=4096, n_eval=256, epochs=1, min_steps=0), bert_size='base')
+FULL = dict(seeds=(0, 1, 2), rt=dict(), bert=dict(n_train=4096, n_eval=256, epochs=1, min_steps=0), bert_size='base',
+            ddp=dict(n_train=1024, n_eval=256, epochs=1, min_steps=0))
 _TINY = dict(n_train=400, n_eval=32, epochs=1, min_steps=0, bs=32, max_length=24, n_sens=16, count_flops=2)
-SMOKE = dict(seeds=(0, 1), rt=_TINY, bert=_TINY, bert_size='tiny')
+SMOKE = dict(seeds=(0, 1), rt=_TINY, bert=_TINY, bert_size='tiny', ddp=_TINY)
 BERT_SIZES = dict(base=dict(),   # transformers' BertConfig defaults are bert-base: 12 layers, width 768, 110M params
                   tiny=dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128))
 TIE_TOL = 1e-3   # reload: labels may differ only where the two top logits are closer than this (a tie within rounding)
@@ -229,6 +233,29 @@ def bert_step(res:dict, size:dict, device:str, precision:str, work:Path):
         print(f"[bert] {name}: {r['step_s'] * 1e3:.1f} ms/step, peak {r['peak_mem_bytes'] / 2**20:.0f} MiB", flush=True)
     res['bert']['summary'] = summarize(rows); res['bert']['adapt_over_e2e'] = ratios(res['bert']['summary'])
 
+def cli_flags(settings:dict)->list:
+    "`adapt_nb run` flags for settings: `--name value`, booleans as `--name` / `--no-name`."
+    out = []
+    for k, v in settings.items():
+        out += [f"--{k}" if v else f"--no-{k}"] if isinstance(v, bool) else [f"--{k}", str(v)]
+    return out
+
+def ddp_step(res:dict, failures:list, size:dict, device:str, work:Path, deadline:float):
+    "The main job under `torchrun --nproc_per_node 1` (DDP on one GPU): it finishes and rank 0 writes its run."
+    import torch
+    if device != 'cuda' or not torch.cuda.is_available():
+        res['ddp'] = dict(skipped='no CUDA device (tests/test_ddp.py runs DDP in 2 CPU processes)'); return
+    out = work/'ddp_run'
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '1', '--master_port', '29571',
+           '-m', 'adapt_nb.cli', 'run', '--out_dir', str(out), '--overwrite',
+           *cli_flags(dict(size['ddp'], device='cuda', progress=False))]
+    r = res['ddp'] = sub(cmd, deadline)
+    if r['rc'] != 0: failures.append(f"ddp: torchrun exited with {r['rc']}"); return
+    if not (out/'DONE').is_file(): failures.append("ddp: rank 0 did not write the run directory"); return
+    m = json.loads((out/'metrics.json').read_text())
+    r.update(test=m['test'], costs={k: m.get('costs', {}).get(k) for k in ('train_s', 'peak_mem_bytes', 'steps')})
+    print(f"[ddp] 1 process: test macro-F1 {m['test']['macro_f1']:.3f}, {r['seconds']:.0f} s", flush=True)
+
 def sub(cmd:list, deadline:float, tail:int=3000)->dict:
     "Run a command until the deadline; its status, seconds and the end of its output."
     t0 = time.perf_counter()
@@ -309,7 +336,8 @@ def parse(argv=None):
     ap.add_argument('--notebooks', choices=('auto', 'run', 'skip'), default='auto',
                     help="auto: with --flags gpu on a GPU, else skipped; run: also on a CPU (without the flag)")
     ap.add_argument('--bert', choices=tuple(BERT_SIZES), help='model size of the BERT step (default base; smoke: tiny)')
-    ap.add_argument('--only', help='comma-separated steps to run (gpu_tests, rt, reload, bert, notebooks); default all')
+    ap.add_argument('--only', help='comma-separated steps to run (gpu_tests, rt, reload, bert, ddp, notebooks); '
+                    'default all')
     return ap.parse_args(argv)
 
 def main(argv=None)->int:
@@ -334,6 +362,7 @@ def main(argv=None)->int:
              ('rt', lambda: rt_step(res, size, device, precision, work, deadline)),
              ('reload', lambda: reload_step(res, failures)),
              ('bert', lambda: bert_step(res, size, device, precision, work)),
+             ('ddp', lambda: ddp_step(res, failures, size, device, work, deadline)),
              ('notebooks', lambda: notebooks_step(res, failures, deadline, 'gpu' if device == 'cuda' else ''))]
     skip = ({'notebooks'} if nb == 'skip' else set()) | ({'gpu_tests'} if a.smoke else set())   # CI's pytest runs them
     only = set(a.only.split(',')) if a.only else {n for n, _ in steps} - skip
