@@ -23,6 +23,9 @@ measured, and none starts after `--budget_s` seconds (the reload excepted: it ta
 5b. ddp: the main job (`python -m adapt_nb.cli run`) under `torchrun --nproc_per_node 1` on the GPU: DDP with nccl, the
    selection and scores sent from rank 0, the run directory written by rank 0 (skipped where there is no GPU: CI's
    `tests/test_ddp.py` runs the same path in 2 CPU processes);
+5c. memory: `estimate_memory` against `torch.cuda` peak allocated bytes of a sparse training step of a small decoder
+   (bf16 autocast, frozen weights in bf16), with and without checkpointing; within 15% (skipped without a GPU:
+   `tests/test_memory.py` checks the estimate on the CPU);
 6. notebooks: `nbdev_test --flags gpu` on the notebooks that have `#| gpu` cells (needs CUDA; `--notebooks run` on a
    CPU runs them without the flag, to check that the bundle's nbdev stack works).
 
@@ -256,6 +259,41 @@ def ddp_step(res:dict, failures:list, size:dict, device:str, work:Path, deadline
     r.update(test=m['test'], costs={k: m.get('costs', {}).get(k) for k in ('train_s', 'peak_mem_bytes', 'steps')})
     print(f"[ddp] 1 process: test macro-F1 {m['test']['macro_f1']:.3f}, {r['seconds']:.0f} s", flush=True)
 
+def memory_step(res:dict, failures:list, device:str):
+    "`estimate_memory` against CUDA's peak allocated bytes of a sparse training step (tiny decoder, bf16 autocast)."
+    import torch
+    if device != 'cuda' or not torch.cuda.is_available():
+        res['memory'] = dict(skipped='no CUDA device (tests/test_memory.py checks the estimate on the CPU)'); return
+    from transformers import LlamaConfig, AutoModelForSequenceClassification
+    from adapt_nb.config import AdaptConfig
+    from adapt_nb.costs import estimate_memory, memory_setup, peak_allocated
+    cfg = LlamaConfig(vocab_size=4096, hidden_size=512, intermediate_size=1536, num_hidden_layers=8,
+                      num_attention_heads=8, num_key_value_heads=4, pad_token_id=0, num_labels=2)
+    train, bs, seq, out = ['model.layers.6.mlp.down_proj', 'model.layers.7.self_attn.q_proj', 'score'], 16, 256, {}
+    for ckpt in (False, True):
+        torch.manual_seed(0)
+        m = AutoModelForSequenceClassification.from_config(cfg).cuda().train()
+        memory_setup(m, train, checkpointing=ckpt, frozen_dtype='bf16', amp='bf16')
+        opt = torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-4)
+        x = torch.randint(1, cfg.vocab_size, (bs, seq), device='cuda')
+        def step():
+            with torch.autocast('cuda', dtype=torch.bfloat16):
+                loss = m(input_ids=x, attention_mask=torch.ones_like(x), labels=torch.zeros(bs, dtype=torch.long,
+                                                                                            device='cuda')).loss
+            loss.backward(); opt.step(); opt.zero_grad(set_to_none=False)
+        step()                                                    # AdamW's state and the gradients exist
+        est = estimate_memory(m, AdaptConfig(bs=bs, max_length=seq, precision='bf16', device='cuda',
+                                             checkpointing=ckpt, frozen_dtype='bf16'))
+        held = torch.cuda.memory_allocated()                      # weights, gradients, AdamW's state
+        got = held + peak_allocated(step, 'cuda')
+        out[f'checkpointing={ckpt}'] = dict(estimate=est['total'], measured=got, ratio=got / est['total'])
+        del m, opt; torch.cuda.empty_cache()
+    res['memory'] = out
+    said = ', '.join(f"{k} {v['ratio']:.2f}" for k, v in out.items())
+    print(f"[memory] measured / estimate: {said}", flush=True)
+    bad = [k for k, v in out.items() if not 0.85 <= v['ratio'] <= 1.15]
+    if bad: failures.append(f"memory: estimate_memory off by more than 15% ({bad}; see results)")
+
 def sub(cmd:list, deadline:float, tail:int=3000)->dict:
     "Run a command until the deadline; its status, seconds and the end of its output."
     t0 = time.perf_counter()
@@ -336,8 +374,8 @@ def parse(argv=None):
     ap.add_argument('--notebooks', choices=('auto', 'run', 'skip'), default='auto',
                     help="auto: with --flags gpu on a GPU, else skipped; run: also on a CPU (without the flag)")
     ap.add_argument('--bert', choices=tuple(BERT_SIZES), help='model size of the BERT step (default base; smoke: tiny)')
-    ap.add_argument('--only', help='comma-separated steps to run (gpu_tests, rt, reload, bert, ddp, notebooks); '
-                    'default all')
+    ap.add_argument('--only', help='comma-separated steps to run (gpu_tests, rt, reload, bert, ddp, memory, '
+                    'notebooks); default all')
     return ap.parse_args(argv)
 
 def main(argv=None)->int:
@@ -363,6 +401,7 @@ def main(argv=None)->int:
              ('reload', lambda: reload_step(res, failures)),
              ('bert', lambda: bert_step(res, size, device, precision, work)),
              ('ddp', lambda: ddp_step(res, failures, size, device, work, deadline)),
+             ('memory', lambda: memory_step(res, failures, device)),
              ('notebooks', lambda: notebooks_step(res, failures, deadline, 'gpu' if device == 'cuda' else ''))]
     skip = ({'notebooks'} if nb == 'skip' else set()) | ({'gpu_tests'} if a.smoke else set())   # CI's pytest runs them
     only = set(a.only.split(',')) if a.only else {n for n, _ in steps} - skip
