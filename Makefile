@@ -15,7 +15,9 @@ install:
 run: install
 	$(BIN)/adapt_nb run --overwrite $(ARGS)
 
-test: install check-sync nbtest pytest
+# the notebooks (2 workers) and pytest run side by side: CI has 2 cores and 15 minutes
+test: install check-sync
+	@$(MAKE) --no-print-directory -j2 --output-sync=target nbtest pytest
 
 check-sync:
 	@PATH=$(BIN):$$PATH bash tools/check_sync.sh
