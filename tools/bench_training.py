@@ -4,7 +4,7 @@
 (`run_method` on a stratified slice of `--n_train` training examples drawn with the seed, whole valid and test splits,
 max_length 64, package defaults otherwise), appends one JSON line per run to OUT.jsonl (a run already there is not
 repeated) and prints test macro-F1 and the ratios AdaPT / E2E of training FLOPs per epoch, wall-clock training time
-and peak memory, per seed and over the seeds. Rules: `adapt` (the package default, cost-aware), `adapt@F` (FLOP budget
+and peak memory, per seed and over the seeds. Rules: `adapt` (the package default: no FLOP cap), `adapt@F` (FLOP budget
 F), `sensitivity` (eq. 6, no FLOP budget), `random`, `top` (references, no FLOP budget), `e2e`.
 
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python tools/bench_training.py --fit results/cost_rt.jsonl \
@@ -12,8 +12,8 @@ F), `sensitivity` (eq. 6, no FLOP budget), `random`, `top` (references, no FLOP 
     .venv/bin/python tools/bench_training.py --fit results/cost_rt.jsonl --table
 
 Without `--fit`: prints, per training step (forward + backward + optimizer step) on identical batches of the embedded
-Rotten Tomatoes task (`--task_tokens`: with task tokens), for E2E, AdaPT's default (cost-aware) selection and the
-uncapped one: median wall and CPU time and their ratio to E2E, the FLOPs per epoch (torch.utils.flop_counter) against
+Rotten Tomatoes task (`--task_tokens`: with task tokens), for E2E, AdaPT's default selection (no FLOP cap) and one
+under a FLOP cap (`--max_flops`, default 0.6): median wall and CPU time and their ratio to E2E, the FLOPs per epoch (torch.utils.flop_counter) against
 E2E's and the selection's prediction; and the padding saved by length-grouped batches over random batches.
 
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python tools/bench_training.py --steps 12
@@ -109,6 +109,7 @@ def main():
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--budget", type=float, default=0.1)
     ap.add_argument("--bs", type=int, default=32)
+    ap.add_argument("--max_flops", type=float, default=0.6, help="steps mode: the capped selection's FLOP budget")
     ap.add_argument("--task_tokens", action="store_true", help="steps mode: with task tokens (RT's default: without)")
     a = ap.parse_args()
     torch.set_num_threads(1)
@@ -120,7 +121,7 @@ def main():
 
 
 def steps_main(a):
-    "Per-step timings of E2E and two AdaPT selections (cost-aware default, uncapped) on the same batches, interleaved."
+    "Per-step timings of E2E and two AdaPT selections (the default, and one under a FLOP cap) on the same batches."
     from transformers.utils import logging as hl
     hl.set_verbosity_error(); hl.disable_progress_bar()
     from adapt_nb.config import AdaptConfig
@@ -137,7 +138,8 @@ def steps_main(a):
     if a.task_tokens:
         tok = TaskTokenizer.from_texts(tok, task.train['text'].tolist())
         print(f"{tok.n_task} task tokens mined on {len(task.train)} snippets")
-    rules = {"adapt": dict(budget=a.budget), "uncapped": dict(budget=a.budget, max_flops=None), "e2e": None}
+    rules = {"adapt": dict(budget=a.budget), f"cap {a.max_flops}": dict(budget=a.budget, max_flops=a.max_flops),
+             "e2e": None}
     learners, preds = {}, {}
     for k, kw in rules.items():
         torch.manual_seed(0)
@@ -162,7 +164,7 @@ def steps_main(a):
     fe = costs["e2e"]["flops_per_epoch"]
     for k, (w, c) in med.items():
         fl = costs[k]["flops_per_epoch"]
-        print(f"{k:8s}: median step {w*1000:.0f} ms wall ({w/med['e2e'][0]:.3f} of E2E), {c*1000:.0f} ms CPU; "
+        print(f"{k:9s}: median step {w*1000:.0f} ms wall ({w/med['e2e'][0]:.3f} of E2E), {c*1000:.0f} ms CPU; "
               f"{fl/1e12:.2f} TFLOPs/epoch ({fl/fe:.3f} of E2E" +
               (f", predicted {preds[k]:.3f})" if preds.get(k) is not None else ")") +
               f"; {costs[k]['trainable_share']:.1%} of parameters")
