@@ -12,7 +12,7 @@ from .learner import TaskRowsEmbedding, SparseFinetune, hf_model
 from .sensitivity import count_flops
 
 # %% auto #0
-__all__ = ['MEMORY_MODES', 'TrackCosts', 'preserved_rng', 'measure_costs', 'peak_allocated', 'activation_coefs', 'decoder_layers',
+__all__ = ['MEMORY_MODES', 'TrackCosts', 'preserved_rng', 'measure_costs', 'peak_allocated', 'activation_coefs',
            'estimate_memory', 'set_checkpointing', 'memory_setup', 'memory_restore']
 
 # %% ../nbs/07a_costs.ipynb #225b17b9
@@ -112,6 +112,7 @@ from contextlib import nullcontext
 import pandas as pd
 from torch import nn
 from transformers import AutoModelForSequenceClassification, PretrainedConfig
+from .models import find_layer_stack
 from .checks import check_bool
 from .config import AdaptConfig, check_frozen_dtype
 from .models import resolve_device
@@ -197,14 +198,13 @@ def activation_coefs(config:PretrainedConfig, # the architecture (a transformers
     return _COEFS[key].copy()
 
 # %% ../nbs/07a_costs.ipynb #fd99d33d
-def decoder_layers(model:nn.Module)->tuple: # (qualified name, the ModuleList)
-    "The model's stack of transformer layers: the largest `ModuleList` with `num_hidden_layers` entries."
-    m, n = hf_model(model), getattr(hf_model(model).config, 'num_hidden_layers', None)
-    stacks = [(k, v) for k, v in m.named_modules() if isinstance(v, nn.ModuleList) and len(v) == n]
-    if not stacks:
-        raise ValueError(f"{type(m).__name__}: no ModuleList of its {n} layers (config.num_hidden_layers) found; "
-                         "estimate_memory needs a transformers classifier with a layer stack")
-    return max(stacks, key=lambda kv: sum(p.numel() for p in kv[1].parameters()))
+def _layer_stack(m:nn.Module)->tuple: # (qualified name, the ModuleList)
+    "The model's stack of transformer layers (`find_layer_stack`), or an error saying the estimate needs one."
+    name, stack = find_layer_stack(m)
+    if stack is None:
+        raise ValueError(f"{type(m).__name__}: no stack of identical layers found; estimate_memory needs a "
+                         "transformers classifier with a layer stack")
+    return name, stack
 
 def _trained(m:nn.Module, trainable, budget:float)->tuple: # ({parameter: trained numel}, gradient reaches the bottom)
     "What trains, in parameters: by requires_grad, a ModuleSelection, names of parameters or modules, or a share."
@@ -235,7 +235,7 @@ def _linear_numel(m:nn.Module)->dict:
 
 def _activations(m, trained, bottom, coefs, tokens)->tuple: # (bytes, layers on the gradient's path)
     "Activation bytes: each layer by its mode (trained share interpolated), plus the outside and working set."
-    prefix, layers = decoder_layers(m)
+    prefix, layers = _layer_stack(m)
     share, reach = [], []       # trained share of each layer; share of it at or after its first trained weight
     for i, layer in enumerate(layers):
         ns = [(trained.get(f'{prefix}.{i}.{k}', 0), p.numel()) for k, p in layer.named_parameters()]
